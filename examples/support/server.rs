@@ -1,0 +1,92 @@
+//! What the two echo servers share: their flags, the line they announce, and how they sort
+//! errors. Keeping it in one place keeps the two servers comparable: they differ only in how
+//! they run a connection (a task on evloop, or an OS thread).
+
+use std::io::{self, Write};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::args::Flags;
+use crate::fd_limit;
+
+/// Where a server listens unless `--addr` says otherwise.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:7000";
+
+/// The size of each connection's read buffer unless `--buf` says otherwise: one page, enough
+/// for the small messages of a latency test without a large footprint per connection.
+pub const DEFAULT_BUF: usize = 4096;
+
+/// How long the accept loop pauses when the process or the system has run out of something a
+/// new connection needs (descriptors, socket memory).
+///
+/// Accepting again at once would fail again at once: the connection stays queued, so the
+/// listener stays readable and the loop would spin at 100% CPU. 50 ms gives established
+/// connections time to close and free what they hold, while adding little delay for the queue.
+pub const OUT_OF_RESOURCES_BACKOFF: Duration = Duration::from_millis(50);
+
+/// A server's settings, from its command line.
+pub struct Config {
+    /// The address to listen on; port 0 lets the system pick a free port.
+    pub addr: SocketAddr,
+    /// The size of the one buffer each connection reads into and echoes from.
+    pub buf: usize,
+}
+
+/// Parses the server flags (`--help` prints `about` and the usage) and raises the descriptor
+/// limit as far as the hard limit allows, so the server can hold as many connections as the
+/// system lets it.
+pub fn setup(example: &str, about: &str) -> Config {
+    let usage = format!(
+        "{about}\n\n\
+         Usage: cargo run --release --example {example} -- [--addr HOST:PORT] [--buf BYTES]\n\n\
+         Options:\n  \
+         --addr HOST:PORT  address to listen on; port 0 picks a free port (default {DEFAULT_ADDR})\n  \
+         --buf BYTES       size of each connection's read buffer (default {DEFAULT_BUF})\n  \
+         -h, --help        print this help\n"
+    );
+    let flags = Flags::from_env(usage, &["--addr", "--buf"]);
+    let config = Config {
+        addr: flags.addr("--addr", DEFAULT_ADDR),
+        buf: flags.count("--buf", DEFAULT_BUF),
+    };
+    if let Err(e) = fd_limit::raise_nofile_limit(u64::MAX) {
+        // Not fatal: the server works under the old limit, and when it is reached the accept
+        // loop meets EMFILE, which it survives.
+        eprintln!("warning: cannot raise the descriptor limit: {e}");
+    }
+    config
+}
+
+/// Prints `listening on ADDR` and flushes it at once: scripts and tests start the server, wait
+/// for this line and read the real port from it (with port 0 the system picks one).
+pub fn announce(addr: SocketAddr) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    writeln!(out, "listening on {addr}")?;
+    out.flush()
+}
+
+/// Whether an accept error means "out of resources", which calls for a pause
+/// ([`OUT_OF_RESOURCES_BACKOFF`]) rather than an immediate retry: the process (`EMFILE`) or the
+/// system (`ENFILE`) is out of descriptors, or the kernel is out of socket memory (`ENOBUFS`,
+/// `ENOMEM`).
+pub fn is_out_of_resources(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
+}
+
+/// Reports an error that ended one connection; the server carries on either way.
+///
+/// A peer that resets or vanishes is routine for a server (a load generator stopped with
+/// Ctrl-C resets all its connections at once), so those errors are not printed: thousands of
+/// identical lines would hide the one that matters. Anything else is printed with the peer.
+pub fn log_connection_error(peer: SocketAddr, e: &io::Error) {
+    match e.kind() {
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe
+        | io::ErrorKind::UnexpectedEof => {}
+        _ => eprintln!("connection from {peer}: {e}"),
+    }
+}

@@ -1,0 +1,111 @@
+//! The thread-local "current runtime": how `spawn`, `sleep` and `TcpStream::connect` find the
+//! runtime they run in, and how a same-thread wake finds the local run queue.
+//!
+//! # Invariants
+//!
+//! 1. `CURRENT` is set only while a runtime runs on this thread (inside `block_on`, or while
+//!    the runtime drops its tasks) and is restored on every exit, unwinding included.
+//! 2. Runtimes do not nest on one thread: entering while another is current panics.
+//! 3. Borrows of `CURRENT` are short and never held across user code; only [`Enter`] takes a
+//!    mutable borrow.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use crate::executor::Executor;
+use crate::executor::waker::{Shared, TaskKey, same_executor};
+use crate::reactor::Reactor;
+use crate::time::driver::TimerDriver;
+
+/// The runtime's parts, as seen by code running inside it.
+#[derive(Clone)]
+pub(crate) struct Handle {
+    pub(crate) executor: Rc<Executor>,
+    pub(crate) reactor: Rc<Reactor>,
+    pub(crate) timers: Rc<TimerDriver>,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Handle>> = const { RefCell::new(None) };
+}
+
+/// Makes `handle` current until dropped.
+pub(crate) struct Enter {
+    _not_send: std::marker::PhantomData<Rc<()>>,
+}
+
+/// Makes `handle` the current runtime of this thread until the guard drops.
+///
+/// # Panics
+///
+/// Panics if a runtime is already current on this thread (a `block_on` inside a task).
+pub(crate) fn enter(handle: Handle) -> Enter {
+    CURRENT.with(|current| {
+        let mut current = current.borrow_mut();
+        if current.is_some() {
+            panic!(
+                "cannot start an evloop runtime from inside another one on the same thread \
+                 (block_on was called from a task); await the future instead"
+            );
+        }
+        *current = Some(handle);
+    });
+    Enter {
+        _not_send: std::marker::PhantomData,
+    }
+}
+
+/// Like [`enter`], but returns `None` instead of panicking if a runtime is already current.
+pub(crate) fn try_enter(handle: Handle) -> Option<Enter> {
+    let entered = CURRENT
+        .try_with(|current| {
+            let mut current = current.try_borrow_mut().ok()?;
+            if current.is_some() {
+                return None;
+            }
+            *current = Some(handle);
+            Some(())
+        })
+        .ok()
+        .flatten();
+    entered.map(|()| Enter {
+        _not_send: std::marker::PhantomData,
+    })
+}
+
+impl Drop for Enter {
+    fn drop(&mut self) {
+        // `try_with`: during thread teardown the slot may already be gone, which is fine.
+        let _ = CURRENT.try_with(|current| current.borrow_mut().take());
+    }
+}
+
+/// Runs `f` with the current runtime, or returns `None` outside of one.
+pub(crate) fn with_current<R>(f: impl FnOnce(&Handle) -> R) -> Option<R> {
+    CURRENT
+        .try_with(|current| current.try_borrow().ok()?.as_ref().map(f))
+        .ok()
+        .flatten()
+}
+
+/// The current runtime, or a panic that names `what` was used outside of one.
+pub(crate) fn expect_current(what: &str) -> Handle {
+    with_current(Handle::clone).unwrap_or_else(|| {
+        panic!("{what} must be called from inside an evloop runtime (Runtime::block_on)")
+    })
+}
+
+/// Queues `key` on the local run queue if this thread is running the executor that owns
+/// `shared`; returns false otherwise (the caller then uses the remote queue).
+pub(crate) fn push_local(shared: &Arc<Shared>, key: TaskKey) -> bool {
+    with_current(|handle| {
+        if same_executor(handle.executor.shared(), shared) {
+            handle.executor.push_local(key);
+            true
+        } else {
+            false
+        }
+    })
+    .unwrap_or(false)
+}

@@ -1,0 +1,159 @@
+//! The task cell: one allocation holding a task's future, then its output.
+//!
+//! The task slab and the task's [`JoinHandle`](crate::task::JoinHandle) share the cell through
+//! an `Rc`: the slab's reference lives as long as the task runs, the handle's as long as the
+//! user keeps it. The cell never leaves the runtime's thread.
+//!
+//! # Invariants
+//!
+//! 1. The stage only moves forward: `Running(future) → Consumed → Finished(output)`, and
+//!    `Finished → Consumed` when the handle takes the output.
+//! 2. The future is pinned: it lives inline in the `Rc` allocation and is never moved out; it is
+//!    dropped in place by overwriting the stage, never by `mem::replace`.
+//! 3. A poll, a cancellation and a handle's read never overlap: each holds the stage's
+//!    `RefCell` borrow, and no user code that could reach this cell's stage runs while a
+//!    borrow is held except the future's own `poll` and `drop`, which cannot name their cell.
+//! 4. Panics from the future's `poll` and `drop` are caught here and become the task's
+//!    [`JoinError`]; they never unwind into the executor.
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use super::join::JoinError;
+use super::waker::{TaskId, TaskWaker};
+
+/// The parts of a task that do not depend on its future's type.
+pub(crate) struct Header {
+    pub(crate) id: TaskId,
+    /// The schedule state; shared with every clone of `waker`.
+    pub(crate) sched: Arc<TaskWaker>,
+    /// The task's waker, built once at spawn and lent to every poll.
+    pub(crate) waker: Waker,
+    /// Who to wake when the task finishes: the task awaiting the `JoinHandle`, if any.
+    pub(crate) join_waker: Cell<Option<Waker>>,
+    /// Set by `JoinHandle::abort`; the executor cancels instead of polling.
+    pub(crate) cancel_requested: Cell<bool>,
+}
+
+enum Stage<F: Future> {
+    Running(F),
+    Finished(Result<F::Output, JoinError>),
+    Consumed,
+}
+
+pub(crate) struct TaskCell<F: Future> {
+    header: Header,
+    stage: RefCell<Stage<F>>,
+}
+
+/// What the executor needs from a task, whatever its future's type.
+pub(crate) trait ErasedTask {
+    fn header(&self) -> &Header;
+    /// Polls the future once; `Ready` once the task has finished (output stored).
+    fn poll(&self) -> Poll<()>;
+    /// Drops the future in place and stores a cancellation error (or the panic its
+    /// destructor raised). A no-op for a task that already finished.
+    fn cancel(&self);
+}
+
+/// What a `JoinHandle<T>` needs from a task whose output is `T`.
+pub(crate) trait JoinTarget<T> {
+    fn header(&self) -> &Header;
+    /// The output if the task finished (taking it), else registers `waker` for the finish.
+    fn poll_output(&self, waker: &Waker) -> Poll<Result<T, JoinError>>;
+    fn is_finished(&self) -> bool;
+}
+
+impl<F: Future> TaskCell<F> {
+    pub(crate) fn new(future: F, id: TaskId, sched: Arc<TaskWaker>) -> Self {
+        TaskCell {
+            header: Header {
+                id,
+                waker: Waker::from(sched.clone()),
+                sched,
+                join_waker: Cell::new(None),
+                cancel_requested: Cell::new(false),
+            },
+            stage: RefCell::new(Stage::Running(future)),
+        }
+    }
+
+    /// Drops the future in place, then stores `result` and wakes the joiner. A panic from the
+    /// future's destructor replaces a successful result.
+    fn finish(&self, stage: &mut Stage<F>, result: Result<F::Output, JoinError>) {
+        let dropped = catch_unwind(AssertUnwindSafe(|| *stage = Stage::Consumed));
+        let result = match dropped {
+            Ok(()) => result,
+            Err(payload) => Err(JoinError::panic(self.header.id, payload)),
+        };
+        *stage = Stage::Finished(result);
+        if let Some(waker) = self.header.join_waker.take() {
+            waker.wake();
+        }
+    }
+}
+
+impl<F: Future> ErasedTask for TaskCell<F> {
+    fn header(&self) -> &Header {
+        &self.header
+    }
+
+    fn poll(&self) -> Poll<()> {
+        let mut stage = self.stage.borrow_mut();
+        let Stage::Running(future) = &mut *stage else {
+            return Poll::Ready(());
+        };
+        // SAFETY: the future is stored inline in this cell, which lives in an `Rc` allocation
+        // that never moves, and the future is never moved out of the stage: it is only
+        // dropped in place by `finish` or `cancel` (invariant 2 of this module).
+        let future = unsafe { Pin::new_unchecked(future) };
+        let mut cx = Context::from_waker(&self.header.waker);
+        let result = match catch_unwind(AssertUnwindSafe(|| future.poll(&mut cx))) {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(output)) => Ok(output),
+            Err(payload) => Err(JoinError::panic(self.header.id, payload)),
+        };
+        self.finish(&mut stage, result);
+        Poll::Ready(())
+    }
+
+    fn cancel(&self) {
+        let mut stage = self.stage.borrow_mut();
+        if matches!(*stage, Stage::Running(_)) {
+            self.finish(&mut stage, Err(JoinError::cancelled(self.header.id)));
+        }
+    }
+}
+
+impl<F: Future> JoinTarget<F::Output> for TaskCell<F> {
+    fn header(&self) -> &Header {
+        &self.header
+    }
+
+    fn poll_output(&self, waker: &Waker) -> Poll<Result<F::Output, JoinError>> {
+        let mut stage = self.stage.borrow_mut();
+        if let Stage::Running(_) = *stage {
+            let registered = self.header.join_waker.take();
+            let keep = match registered {
+                Some(old) if old.will_wake(waker) => old,
+                _ => waker.clone(),
+            };
+            self.header.join_waker.set(Some(keep));
+            return Poll::Pending;
+        }
+        // Not running, so moving the stage out moves no pinned future.
+        match std::mem::replace(&mut *stage, Stage::Consumed) {
+            Stage::Finished(result) => Poll::Ready(result),
+            Stage::Consumed => panic!("JoinHandle polled after it returned the task's output"),
+            Stage::Running(_) => unreachable!("checked above"),
+        }
+    }
+
+    fn is_finished(&self) -> bool {
+        !matches!(*self.stage.borrow(), Stage::Running(_))
+    }
+}

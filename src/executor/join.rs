@@ -1,0 +1,189 @@
+//! `JoinHandle`, the caller's side of a spawned task, and `JoinError`, why a task gave no output.
+//!
+//! # Invariants
+//!
+//! 1. A handle holds the task's cell alive (an `Rc`), never the task's place in the schedule:
+//!    dropping the handle *detaches* the task, which runs on; its output is dropped when the
+//!    last of the slab and the handle lets go of the cell.
+//! 2. `abort` only asks: it sets a flag and wakes the task; the executor drops the future the
+//!    next time it pops the task, within the current loop turn, on the runtime's thread.
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use super::cell::JoinTarget;
+use super::waker::TaskId;
+use crate::coop;
+
+/// An owned permission to await a spawned task's output, or to cancel it.
+///
+/// Awaiting the handle gives `Ok(output)`, or a [`JoinError`] if the task panicked or was
+/// aborted. Dropping the handle detaches the task: it keeps running, and its output is
+/// dropped when it finishes.
+///
+/// ```
+/// let rt = evloop::Runtime::new()?;
+/// let answer = rt.block_on(async {
+///     let handle = evloop::spawn(async { 6 * 7 });
+///     handle.await
+/// });
+/// assert_eq!(answer.unwrap(), 42);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct JoinHandle<T> {
+    cell: Rc<dyn JoinTarget<T>>,
+}
+
+impl<T> JoinHandle<T> {
+    pub(crate) fn new(cell: Rc<dyn JoinTarget<T>>) -> Self {
+        JoinHandle { cell }
+    }
+
+    /// Cancels the task: its future is dropped, on the runtime's thread, before the runtime
+    /// next waits for I/O. Awaiting the handle then gives an error whose
+    /// [`is_cancelled`](JoinError::is_cancelled) is true. Aborting a finished task does nothing.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = evloop::Runtime::new()?;
+    /// rt.block_on(async {
+    ///     let handle = evloop::spawn(evloop::time::sleep(Duration::from_secs(3600)));
+    ///     handle.abort();
+    ///     assert!(handle.await.unwrap_err().is_cancelled());
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn abort(&self) {
+        let header = self.cell.header();
+        if !header.sched.is_complete() {
+            header.cancel_requested.set(true);
+            header.waker.wake_by_ref();
+        }
+    }
+
+    /// True once the task has finished: returned, panicked or been cancelled.
+    pub fn is_finished(&self) -> bool {
+        self.cell.is_finished()
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let coop = std::task::ready!(coop::poll_proceed(cx));
+        let output = self.cell.poll_output(cx.waker());
+        if output.is_ready() {
+            coop.made_progress();
+        }
+        output
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("task", &self.cell.header().id)
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+/// Why a task produced no output: it was cancelled, or it panicked.
+pub struct JoinError {
+    task: TaskId,
+    repr: Repr,
+}
+
+enum Repr {
+    Cancelled,
+    Panic(Box<dyn Any + Send + 'static>),
+}
+
+impl JoinError {
+    pub(crate) fn cancelled(task: TaskId) -> Self {
+        JoinError {
+            task,
+            repr: Repr::Cancelled,
+        }
+    }
+
+    pub(crate) fn panic(task: TaskId, payload: Box<dyn Any + Send + 'static>) -> Self {
+        JoinError {
+            task,
+            repr: Repr::Panic(payload),
+        }
+    }
+
+    /// True if the task was aborted, or dropped when its runtime shut down.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.repr, Repr::Cancelled)
+    }
+
+    /// True if the task panicked (in `poll`, or in its future's destructor).
+    pub fn is_panic(&self) -> bool {
+        matches!(self.repr, Repr::Panic(_))
+    }
+
+    /// The panic's payload, to inspect it or to resume it with [`std::panic::resume_unwind`].
+    ///
+    /// # Panics
+    ///
+    /// Panics if the error is not a panic (see [`is_panic`](Self::is_panic)).
+    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+        self.try_into_panic()
+            .unwrap_or_else(|_| panic!("JoinError::into_panic called on a cancellation"))
+    }
+
+    /// The panic's payload, or the error back if it is a cancellation.
+    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
+        match self.repr {
+            Repr::Panic(payload) => Ok(payload),
+            Repr::Cancelled => Err(self),
+        }
+    }
+}
+
+/// The panic message, when the payload is a string (as `panic!` makes it).
+fn panic_message(payload: &(dyn Any + Send)) -> Option<&str> {
+    payload
+        .downcast_ref::<&'static str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => write!(f, "task {} was cancelled", self.task),
+            Repr::Panic(payload) => match panic_message(payload.as_ref()) {
+                Some(message) => write!(f, "task {} panicked: {message}", self.task),
+                None => write!(f, "task {} panicked", self.task),
+            },
+        }
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => write!(f, "JoinError::Cancelled({})", self.task),
+            Repr::Panic(payload) => match panic_message(payload.as_ref()) {
+                Some(message) => write!(f, "JoinError::Panic({}, {message:?})", self.task),
+                None => write!(f, "JoinError::Panic({}, ..)", self.task),
+            },
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+impl From<JoinError> for std::io::Error {
+    fn from(error: JoinError) -> Self {
+        std::io::Error::other(error.to_string())
+    }
+}

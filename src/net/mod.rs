@@ -1,0 +1,30 @@
+//! TCP: [`TcpListener`] and [`TcpStream`], built only on the reactor's registration API.
+//!
+//! Sockets are non-blocking and registered once with the reactor, edge-triggered, for both
+//! directions; every operation is tried first and waits for readiness only on `WouldBlock`.
+
+mod listener;
+mod split;
+mod stream;
+
+pub use self::listener::TcpListener;
+pub use self::split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
+pub use self::stream::TcpStream;
+
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+
+/// Resolves `addr`, failing with `InvalidInput` if it names no address.
+///
+/// Host names are resolved with the system resolver, which blocks the thread: pass IP
+/// addresses where that matters.
+pub(crate) fn resolve(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAddr>> {
+    let addrs: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
+    if addrs.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "could not resolve to any address",
+        ));
+    }
+    Ok(addrs)
+}

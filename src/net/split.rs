@@ -1,0 +1,166 @@
+//! The two halves of a `TcpStream`: borrowed (`split`) and owned (`into_split`).
+//!
+//! Both kinds work because the reactor keeps one waker per direction: the read half's task
+//! waits on the reader slot, the write half's on the writer slot.
+
+use std::error::Error;
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use super::TcpStream;
+use crate::io::{AsyncRead, AsyncWrite};
+
+/// The read half of a borrowed [`TcpStream::split`].
+#[derive(Debug)]
+pub struct ReadHalf<'a>(&'a TcpStream);
+
+/// The write half of a borrowed [`TcpStream::split`]. `shutdown` closes the stream's write
+/// direction; dropping the half does not.
+#[derive(Debug)]
+pub struct WriteHalf<'a>(&'a TcpStream);
+
+impl<'a> ReadHalf<'a> {
+    pub(crate) fn pair(stream: &'a TcpStream) -> (ReadHalf<'a>, WriteHalf<'a>) {
+        (ReadHalf(stream), WriteHalf(stream))
+    }
+}
+
+impl AsyncRead for ReadHalf<'_> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.0.poll_read_shared(cx, buf)
+    }
+}
+
+impl AsyncWrite for WriteHalf<'_> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.0.poll_write_shared(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.0.shutdown_write())
+    }
+}
+
+/// The read half of [`TcpStream::into_split`]; it can move into its own task.
+#[derive(Debug)]
+pub struct OwnedReadHalf {
+    stream: Rc<TcpStream>,
+}
+
+/// The write half of [`TcpStream::into_split`]; it can move into its own task. Dropping it
+/// shuts down the write direction (the peer reads EOF), unless [`forget`](Self::forget) was
+/// called or it was [reunited](OwnedReadHalf::reunite).
+#[derive(Debug)]
+pub struct OwnedWriteHalf {
+    stream: Rc<TcpStream>,
+    shutdown_on_drop: bool,
+}
+
+/// The error of [`OwnedReadHalf::reunite`]: the halves came from different streams. Both are
+/// given back.
+#[derive(Debug)]
+pub struct ReuniteError(pub OwnedReadHalf, pub OwnedWriteHalf);
+
+impl fmt::Display for ReuniteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("tried to reunite halves that are not from the same TcpStream")
+    }
+}
+
+impl Error for ReuniteError {}
+
+impl OwnedReadHalf {
+    pub(crate) fn pair(stream: Rc<TcpStream>) -> (OwnedReadHalf, OwnedWriteHalf) {
+        (
+            OwnedReadHalf {
+                stream: stream.clone(),
+            },
+            OwnedWriteHalf {
+                stream,
+                shutdown_on_drop: true,
+            },
+        )
+    }
+
+    /// Joins the halves back into the stream they came from.
+    pub fn reunite(self, mut write: OwnedWriteHalf) -> Result<TcpStream, ReuniteError> {
+        if !Rc::ptr_eq(&self.stream, &write.stream) {
+            return Err(ReuniteError(self, write));
+        }
+        write.shutdown_on_drop = false;
+        drop(write);
+        Ok(Rc::try_unwrap(self.stream).expect("only the two halves hold the stream"))
+    }
+
+    /// The remote address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.stream.peer_addr()
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.stream.local_addr()
+    }
+}
+
+impl OwnedWriteHalf {
+    /// Drops the half without shutting down the write direction.
+    pub fn forget(mut self) {
+        self.shutdown_on_drop = false;
+    }
+
+    /// The remote address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.stream.peer_addr()
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.stream.local_addr()
+    }
+}
+
+impl Drop for OwnedWriteHalf {
+    fn drop(&mut self) {
+        if self.shutdown_on_drop {
+            // The peer may already have reset the connection; there is nobody to tell.
+            let _ = self.stream.shutdown_write();
+        }
+    }
+}
+
+impl AsyncRead for OwnedReadHalf {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.stream.poll_read_shared(cx, buf)
+    }
+}
+
+impl AsyncWrite for OwnedWriteHalf {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.stream.poll_write_shared(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.stream.shutdown_write())
+    }
+}

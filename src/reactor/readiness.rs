@@ -1,0 +1,116 @@
+//! Cached readiness of one I/O source, and the two wakers waiting on it.
+//!
+//! # Invariants
+//!
+//! 1. A readiness bit is set only by the reactor, from an event, and cleared only by the
+//!    task that tried the operation and got `WouldBlock` ([`ScheduledIo::clear`]). A short
+//!    read is not `WouldBlock`: the bit stays, so a FIN that came with the data is still seen.
+//! 2. Both happen on the runtime's thread and never concurrently: events are dispatched
+//!    between task polls, so no event can land between a task's syscall and its clear.
+//! 3. The reader and the writer each have their own waker slot, so a read half and a write
+//!    half may wait in two different tasks.
+//! 4. `CLOSED_BY_SHUTDOWN` is final: set when the runtime drops, it fails every later wait.
+
+use std::cell::Cell;
+use std::task::{Context, Poll, Waker};
+
+/// A read will not block: data, or a pending EOF.
+pub(crate) const READABLE: u8 = 1 << 0;
+/// A write will not block.
+pub(crate) const WRITABLE: u8 = 1 << 1;
+/// The peer closed its write side: reads return the rest of the data, then 0.
+pub(crate) const READ_CLOSED: u8 = 1 << 2;
+/// Our write side is closed (peer reset or shut down): writes fail rather than block.
+pub(crate) const WRITE_CLOSED: u8 = 1 << 3;
+/// The socket has a pending error: the next operation in either direction reports it.
+pub(crate) const ERROR: u8 = 1 << 4;
+/// The runtime that owned the registration is gone: nothing will ever wake this source.
+pub(crate) const CLOSED_BY_SHUTDOWN: u8 = 1 << 5;
+
+/// Which half of a source an operation uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    Read,
+    Write,
+}
+
+impl Direction {
+    /// The bits that let an operation in this direction proceed (and report what it finds).
+    fn ready_mask(self) -> u8 {
+        match self {
+            Direction::Read => READABLE | READ_CLOSED | ERROR | CLOSED_BY_SHUTDOWN,
+            Direction::Write => WRITABLE | WRITE_CLOSED | ERROR | CLOSED_BY_SHUTDOWN,
+        }
+    }
+
+    /// The bit a `WouldBlock` in this direction clears.
+    fn clear_mask(self) -> u8 {
+        match self {
+            Direction::Read => READABLE,
+            Direction::Write => WRITABLE,
+        }
+    }
+}
+
+/// The state the reactor keeps per registered source.
+pub(crate) struct ScheduledIo {
+    /// Distinguishes this registration from earlier ones that used the same slab slot.
+    pub(crate) generation: u32,
+    readiness: Cell<u8>,
+    reader: Cell<Option<Waker>>,
+    writer: Cell<Option<Waker>>,
+}
+
+impl ScheduledIo {
+    pub(crate) fn new(generation: u32) -> Self {
+        ScheduledIo {
+            generation,
+            readiness: Cell::new(0),
+            reader: Cell::new(None),
+            writer: Cell::new(None),
+        }
+    }
+
+    /// Records an event's readiness and hands the wakers it satisfies to `wake_later`.
+    pub(crate) fn set_ready(&self, bits: u8, wake_later: &mut Vec<Waker>) {
+        self.readiness.set(self.readiness.get() | bits);
+        if bits & Direction::Read.ready_mask() != 0
+            && let Some(waker) = self.reader.take()
+        {
+            wake_later.push(waker);
+        }
+        if bits & Direction::Write.ready_mask() != 0
+            && let Some(waker) = self.writer.take()
+        {
+            wake_later.push(waker);
+        }
+    }
+
+    /// Ready if an operation in `direction` may proceed; else stores the waker.
+    pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, direction: Direction) -> Poll<u8> {
+        let readiness = self.readiness.get();
+        if readiness & direction.ready_mask() != 0 {
+            return Poll::Ready(readiness);
+        }
+        let slot = match direction {
+            Direction::Read => &self.reader,
+            Direction::Write => &self.writer,
+        };
+        let keep = match slot.take() {
+            Some(old) if old.will_wake(cx.waker()) => old,
+            _ => cx.waker().clone(),
+        };
+        slot.set(Some(keep));
+        Poll::Pending
+    }
+
+    /// The operation in `direction` returned `WouldBlock`: wait for the next edge.
+    pub(crate) fn clear(&self, direction: Direction) {
+        self.readiness
+            .set(self.readiness.get() & !direction.clear_mask());
+    }
+
+    pub(crate) fn is_shut_down(&self) -> bool {
+        self.readiness.get() & CLOSED_BY_SHUTDOWN != 0
+    }
+}

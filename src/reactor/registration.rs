@@ -1,0 +1,143 @@
+//! The reactor's API for I/O types: register a source, wait for readiness, run an operation
+//! until it would block.
+//!
+//! # Invariants
+//!
+//! 1. A [`PollEvented`] deregisters its source before the source is closed (its `Drop`), so
+//!    the reactor never holds a token for a closed descriptor.
+//! 2. [`Registration::poll_io`] clears readiness only when the operation returned
+//!    `WouldBlock` (see the invariants of `readiness`), and spends one unit of the task's
+//!    cooperative budget per completed operation.
+//! 3. A registration holds its reactor weakly: a source may outlive its runtime; it then
+//!    fails its operations with an error instead of waiting forever.
+
+use std::io;
+use std::rc::{Rc, Weak};
+use std::task::{Context, Poll, ready};
+
+use mio::Token;
+
+use super::Reactor;
+use super::readiness::{Direction, ScheduledIo};
+use crate::{context, coop};
+
+/// A source's place in the reactor.
+pub(crate) struct Registration {
+    io: Rc<ScheduledIo>,
+    token: Token,
+    reactor: Weak<Reactor>,
+}
+
+fn runtime_gone() -> io::Error {
+    io::Error::other("the evloop runtime this I/O object was registered with has shut down")
+}
+
+impl Registration {
+    /// Registers `source` with the current runtime's reactor.
+    fn new(source: &mut impl mio::event::Source) -> io::Result<Registration> {
+        let reactor = context::with_current(|handle| handle.reactor.clone()).ok_or_else(|| {
+            io::Error::other(
+                "evloop I/O objects must be created inside an evloop runtime (Runtime::block_on)",
+            )
+        })?;
+        let (token, io) = reactor.register(source)?;
+        Ok(Registration {
+            io,
+            token,
+            reactor: Rc::downgrade(&reactor),
+        })
+    }
+
+    /// Ready once an operation in `direction` may proceed.
+    pub(crate) fn poll_ready(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+    ) -> Poll<io::Result<()>> {
+        ready!(self.io.poll_ready(cx, direction));
+        if self.io.is_shut_down() {
+            return Poll::Ready(Err(runtime_gone()));
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// The last operation in `direction` returned `WouldBlock`.
+    pub(crate) fn clear_ready(&self, direction: Direction) {
+        self.io.clear(direction);
+    }
+
+    /// Runs `operation` when the source is ready in `direction`, until it does not return
+    /// `WouldBlock`. Spends one unit of budget if it completes.
+    pub(crate) fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+        mut operation: impl FnMut() -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        let progress = ready!(coop::poll_proceed(cx));
+        loop {
+            ready!(self.poll_ready(cx, direction))?;
+            match operation() {
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    // The bit is cleared, so the next poll_ready parks the waker: this loop
+                    // runs at most twice.
+                    self.clear_ready(direction);
+                }
+                result => {
+                    progress.made_progress();
+                    return Poll::Ready(result);
+                }
+            }
+        }
+    }
+}
+
+/// An I/O source registered with the reactor for as long as it lives.
+pub(crate) struct PollEvented<S: mio::event::Source> {
+    source: S,
+    registration: Registration,
+}
+
+impl<S: mio::event::Source> PollEvented<S> {
+    pub(crate) fn new(mut source: S) -> io::Result<Self> {
+        let registration = Registration::new(&mut source)?;
+        Ok(PollEvented {
+            source,
+            registration,
+        })
+    }
+
+    pub(crate) fn get_ref(&self) -> &S {
+        &self.source
+    }
+
+    pub(crate) fn registration(&self) -> &Registration {
+        &self.registration
+    }
+
+    /// [`Registration::poll_io`] with the source lent to the operation.
+    pub(crate) fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+        mut operation: impl FnMut(&S) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.registration
+            .poll_io(cx, direction, || operation(&self.source))
+    }
+}
+
+impl<S: mio::event::Source> Drop for PollEvented<S> {
+    fn drop(&mut self) {
+        if let Some(reactor) = self.registration.reactor.upgrade() {
+            // An error means the descriptor was not registered any more; nothing to undo.
+            let _ = reactor.deregister(self.registration.token, &mut self.source);
+        }
+    }
+}
+
+impl<S: mio::event::Source + std::fmt::Debug> std::fmt::Debug for PollEvented<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.source.fmt(f)
+    }
+}

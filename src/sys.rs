@@ -1,0 +1,21 @@
+//! The few system calls evloop makes itself (mio makes the rest), each behind a safe helper.
+
+use std::io;
+use std::os::fd::AsRawFd;
+
+/// Turns a libc return value into an `io::Result`, reading `errno` on -1.
+fn check(result: libc::c_int) -> io::Result<libc::c_int> {
+    if result == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(result)
+    }
+}
+
+/// Sets the listen backlog of a socket (again, if it already listens).
+pub(crate) fn listen(socket: &impl AsRawFd, backlog: libc::c_int) -> io::Result<()> {
+    // SAFETY: `listen` only reads its two integer arguments; `socket` borrows an open
+    // descriptor for the duration of the call, so the fd cannot be closed or reused meanwhile.
+    check(unsafe { libc::listen(socket.as_raw_fd(), backlog) })?;
+    Ok(())
+}

@@ -1,0 +1,118 @@
+//! The timer driver: the runtime's wheel of `Waker`s and the conversion between `Instant`s
+//! and the wheel's millisecond ticks.
+//!
+//! # Invariants
+//!
+//! 1. Tick `t` is the instant `start + t ms`. A deadline maps to the first tick at or after it
+//!    ([`TimerDriver::deadline_tick`], rounding up); the clock maps to the last tick at or
+//!    before it ([`TimerDriver::now_tick`], rounding down). So "tick ≤ now tick" implies
+//!    "deadline ≤ now": nothing fires early.
+//! 2. Only the loop reads the clock and advances the wheel ([`TimerDriver::fire_due`]); timer
+//!    futures only insert, update and remove entries.
+//! 3. Wakers are woken after the wheel's borrow ends.
+
+use std::cell::RefCell;
+use std::time::{Duration, Instant};
+
+use std::task::Waker;
+
+use super::wheel::{TimerKey, Wheel};
+
+const NANOS_PER_TICK: u128 = 1_000_000;
+
+pub(crate) struct TimerDriver {
+    start: Instant,
+    wheel: RefCell<Wheel<Waker>>,
+    wake_later: RefCell<Vec<Waker>>,
+}
+
+impl TimerDriver {
+    pub(crate) fn new(start: Instant) -> Self {
+        TimerDriver {
+            start,
+            wheel: RefCell::new(Wheel::new()),
+            wake_later: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The first tick at or after `deadline`.
+    pub(crate) fn deadline_tick(&self, deadline: Instant) -> u64 {
+        let nanos = deadline.saturating_duration_since(self.start).as_nanos();
+        u64::try_from(nanos.div_ceil(NANOS_PER_TICK)).unwrap_or(u64::MAX)
+    }
+
+    /// The last tick at or before `now`.
+    pub(crate) fn now_tick(&self, now: Instant) -> u64 {
+        let nanos = now.saturating_duration_since(self.start).as_nanos();
+        u64::try_from(nanos / NANOS_PER_TICK).unwrap_or(u64::MAX)
+    }
+
+    fn tick_instant(&self, tick: u64) -> Instant {
+        self.start
+            .checked_add(Duration::from_millis(tick))
+            .unwrap_or_else(|| self.start + Duration::from_secs(86_400 * 365 * 30))
+    }
+
+    /// Inserts a timer for `deadline`, or returns `None` if the wheel has already passed it
+    /// (the caller is ready now).
+    pub(crate) fn insert(&self, deadline: Instant, waker: &Waker) -> Option<TimerKey> {
+        let tick = self.deadline_tick(deadline);
+        let mut wheel = self.wheel.borrow_mut();
+        if tick <= wheel.elapsed() {
+            return None;
+        }
+        Some(wheel.insert(tick, waker.clone()))
+    }
+
+    /// True once the entry fired; otherwise refreshes its waker.
+    pub(crate) fn poll_fired(&self, key: TimerKey, waker: &Waker) -> bool {
+        let mut wheel = self.wheel.borrow_mut();
+        match wheel.get_mut(key) {
+            None => true,
+            Some(stored) => {
+                if !stored.will_wake(waker) {
+                    *stored = waker.clone();
+                }
+                false
+            }
+        }
+    }
+
+    /// Frees an entry (pending or fired). The old waker is dropped after the borrow ends.
+    pub(crate) fn remove(&self, key: TimerKey) {
+        let removed = self.wheel.borrow_mut().remove(key);
+        drop(removed);
+    }
+
+    /// Fires every timer whose deadline is at or before `now`.
+    pub(crate) fn fire_due(&self, now: Instant) {
+        let now_tick = self.now_tick(now);
+        let mut wake_later = std::mem::take(&mut *self.wake_later.borrow_mut());
+        self.wheel
+            .borrow_mut()
+            .advance(now_tick, |_, waker| wake_later.push(waker));
+        for waker in wake_later.drain(..) {
+            waker.wake();
+        }
+        *self.wake_later.borrow_mut() = wake_later;
+    }
+
+    /// How long the loop may block before the next timer is due; `None` if no timer is pending.
+    pub(crate) fn next_timeout(&self, now: Instant) -> Option<Duration> {
+        let tick = self.wheel.borrow().next_deadline()?;
+        Some(self.tick_instant(tick).saturating_duration_since(now))
+    }
+
+    /// Number of pending timers.
+    pub(crate) fn pending(&self) -> usize {
+        self.wheel.borrow().len()
+    }
+}
+
+impl std::fmt::Debug for TimerDriver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TimerDriver")
+            .field("pending", &self.pending())
+            .finish()
+    }
+}

@@ -1,0 +1,123 @@
+//! `Interval`: ticks at a fixed period, with a policy for ticks missed while the task was busy.
+
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, Instant};
+
+use super::sleep::{Sleep, far_future_saturating, sleep_until};
+
+/// What an [`Interval`] does when a whole period or more passed since a tick was due (the task
+/// was busy, or the loop was blocked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MissedTickBehavior {
+    /// Fire the missed ticks back to back, as fast as they are awaited, until caught up; the
+    /// schedule stays `start + n × period`.
+    #[default]
+    Burst,
+    /// Start a new schedule: the next tick is one period after the late tick was observed.
+    Delay,
+    /// Drop the missed ticks: the next tick is the first `start + n × period` in the future.
+    Skip,
+}
+
+/// Creates an interval whose first tick completes immediately, then every `period`.
+///
+/// ```
+/// use std::time::Duration;
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let mut ticks = evloop::time::interval(Duration::from_millis(5));
+///     for _ in 0..3 {
+///         ticks.tick().await;
+///     }
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
+/// # Panics
+///
+/// Panics if `period` is zero.
+pub fn interval(period: Duration) -> Interval {
+    interval_at(Instant::now(), period)
+}
+
+/// Creates an interval whose first tick completes at `start`, then every `period`.
+///
+/// # Panics
+///
+/// Panics if `period` is zero.
+pub fn interval_at(start: Instant, period: Duration) -> Interval {
+    assert!(!period.is_zero(), "evloop::time::interval: period must be non-zero");
+    Interval {
+        period,
+        timer: sleep_until(start),
+        missed: MissedTickBehavior::default(),
+    }
+}
+
+/// A stream of ticks; see [`interval`].
+#[derive(Debug)]
+pub struct Interval {
+    period: Duration,
+    /// Armed for the next tick's scheduled instant.
+    timer: Sleep,
+    missed: MissedTickBehavior,
+}
+
+impl Interval {
+    /// Waits for the next tick and returns the instant it was scheduled for.
+    pub async fn tick(&mut self) -> Instant {
+        poll_fn(|cx| self.poll_tick(cx)).await
+    }
+
+    /// Polls for the next tick (for use in hand-written futures).
+    pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
+        ready!(Pin::new(&mut self.timer).poll(cx));
+        let scheduled = self.timer.deadline();
+        let next = self.next_after(scheduled, Instant::now());
+        self.timer.reset(next);
+        Poll::Ready(scheduled)
+    }
+
+    /// The instant of the tick after the one scheduled at `scheduled`, observed at `now`.
+    fn next_after(&self, scheduled: Instant, now: Instant) -> Instant {
+        let on_schedule = far_future_saturating(scheduled, self.period);
+        if now < on_schedule {
+            return on_schedule;
+        }
+        match self.missed {
+            MissedTickBehavior::Burst => on_schedule,
+            MissedTickBehavior::Delay => far_future_saturating(now, self.period),
+            MissedTickBehavior::Skip => {
+                let behind = now.duration_since(scheduled).as_nanos();
+                let periods = behind / self.period.as_nanos() + 1;
+                let periods = u32::try_from(periods).unwrap_or(u32::MAX);
+                scheduled
+                    .checked_add(self.period.saturating_mul(periods))
+                    .unwrap_or_else(|| far_future_saturating(now, self.period))
+            }
+        }
+    }
+
+    /// Restarts the schedule: the next tick is one period from now.
+    pub fn reset(&mut self) {
+        self.timer
+            .reset(far_future_saturating(Instant::now(), self.period));
+    }
+
+    /// The policy for missed ticks.
+    pub fn missed_tick_behavior(&self) -> MissedTickBehavior {
+        self.missed
+    }
+
+    /// Sets the policy for missed ticks.
+    pub fn set_missed_tick_behavior(&mut self, behavior: MissedTickBehavior) {
+        self.missed = behavior;
+    }
+
+    /// The period between ticks.
+    pub fn period(&self) -> Duration {
+        self.period
+    }
+}
