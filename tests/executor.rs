@@ -1,0 +1,491 @@
+//! The executor's contract: spawn, join, abort, detach, panics, wakes and shutdown.
+
+#[path = "support/counters.rs"]
+mod counters;
+
+use std::cell::{Cell, RefCell};
+use std::future::{Future, pending};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use counters::{DropCounter, ProbeState, settle};
+use evloop::Runtime;
+use evloop::task::{JoinHandle, yield_now};
+
+fn runtime() -> Runtime {
+    Runtime::new().expect("create runtime")
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
+}
+
+/// Polls `future` once with a no-op waker, outside of any runtime.
+fn poll_once<F: Future>(future: F) -> Poll<F::Output> {
+    let mut future = pin!(future);
+    future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+}
+
+#[test]
+fn spawned_task_output_arrives_through_its_join_handle() {
+    let rt = runtime();
+    let total = rt.block_on(async {
+        let handles: Vec<JoinHandle<u64>> = (0..100u64).map(|i| evloop::spawn(async move { i * i })).collect();
+        let mut total = 0;
+        for handle in handles {
+            total += handle.await.unwrap();
+        }
+        total
+    });
+    assert_eq!(total, (0..100u64).map(|i| i * i).sum::<u64>());
+    assert_eq!(rt.metrics().live_tasks, 0);
+}
+
+#[test]
+fn futures_and_outputs_need_not_be_send() {
+    let rt = runtime();
+    let shared = Rc::new(Cell::new(0));
+    let seen = shared.clone();
+    let output: Rc<u32> = rt
+        .block_on(rt.spawn(async move {
+            seen.set(5);
+            Rc::new(7)
+        }))
+        .unwrap();
+    assert_eq!((shared.get(), *output), (5, 7));
+}
+
+#[test]
+fn spawn_outside_a_runtime_panics_with_a_message_that_says_so() {
+    let result = catch_unwind(|| drop(evloop::spawn(async {})));
+    let message = panic_message(result.unwrap_err().as_ref());
+    assert!(message.contains("inside an evloop runtime"), "message: {message}");
+}
+
+#[test]
+fn yield_now_outside_a_runtime_is_harmless_but_spawn_is_not_needed_for_it() {
+    // yield_now only wakes its own waker: polled by hand it yields once, then completes.
+    let mut fut = pin!(yield_now());
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(fut.as_mut().poll(&mut cx).is_pending());
+    assert!(fut.as_mut().poll(&mut cx).is_ready());
+}
+
+#[test]
+fn runtime_spawn_from_outside_runs_at_the_next_block_on() {
+    let rt = runtime();
+    let ran = Rc::new(Cell::new(false));
+    let flag = ran.clone();
+    let handle = rt.spawn(async move { flag.set(true) });
+    assert!(!ran.get(), "a task must not run before the runtime does");
+    rt.block_on(handle).unwrap();
+    assert!(ran.get());
+}
+
+#[test]
+fn abort_drops_the_future_promptly_and_join_reports_cancelled() {
+    let rt = runtime();
+    let drops = DropCounter::new();
+    rt.block_on(async {
+        let token = drops.token();
+        let handle = evloop::spawn(async move {
+            let _token = token;
+            pending::<()>().await;
+        });
+        settle(1).await; // the task has started and is parked
+        assert!(!handle.is_finished());
+        handle.abort();
+        settle(1).await;
+        assert_eq!(drops.count(), 1, "abort must drop the future within one loop turn");
+        assert!(handle.is_finished());
+        let error = handle.await.unwrap_err();
+        assert!(error.is_cancelled() && !error.is_panic(), "{error:?}");
+    });
+    assert_eq!(rt.metrics().live_tasks, 0);
+}
+
+#[test]
+fn abort_before_the_first_poll_never_polls_the_task() {
+    let rt = runtime();
+    let probe = ProbeState::new();
+    rt.block_on(async {
+        let handle = evloop::spawn(probe.future());
+        handle.abort();
+        assert!(handle.await.unwrap_err().is_cancelled());
+    });
+    assert_eq!(probe.polls(), 0);
+}
+
+#[test]
+fn a_task_can_abort_itself() {
+    let rt = runtime();
+    let drops = DropCounter::new();
+    let slot: Rc<RefCell<Option<JoinHandle<()>>>> = Rc::default();
+    rt.block_on(async {
+        let token = drops.token();
+        let own = slot.clone();
+        let handle = evloop::spawn(async move {
+            let _token = token;
+            yield_now().await;
+            own.borrow().as_ref().expect("handle stored").abort();
+            pending::<()>().await;
+        });
+        *slot.borrow_mut() = Some(handle);
+        settle(3).await;
+    });
+    assert_eq!(drops.count(), 1);
+    let handle = slot.borrow_mut().take().unwrap();
+    assert!(rt.block_on(handle).unwrap_err().is_cancelled());
+}
+
+#[test]
+fn aborting_a_finished_task_keeps_its_output() {
+    let rt = runtime();
+    rt.block_on(async {
+        let handle = evloop::spawn(async { 9 });
+        settle(1).await;
+        handle.abort();
+        assert_eq!(handle.await.unwrap(), 9);
+    });
+}
+
+#[test]
+fn dropping_the_join_handle_detaches_the_task() {
+    let rt = runtime();
+    let done = Rc::new(Cell::new(false));
+    rt.block_on(async {
+        let flag = done.clone();
+        drop(evloop::spawn(async move {
+            settle(3).await;
+            flag.set(true);
+        }));
+        settle(10).await;
+    });
+    assert!(done.get(), "a detached task must keep running");
+}
+
+#[test]
+fn a_detached_tasks_output_is_dropped_when_it_finishes() {
+    let rt = runtime();
+    let drops = DropCounter::new();
+    rt.block_on(async {
+        let token = drops.token();
+        drop(evloop::spawn(async move { token }));
+        settle(2).await;
+    });
+    assert_eq!(drops.count(), 1);
+}
+
+#[test]
+fn a_panicking_task_reports_through_join_and_the_runtime_goes_on() {
+    let rt = runtime();
+    rt.block_on(async {
+        let survivor = evloop::spawn(async {
+            settle(3).await;
+            "still here"
+        });
+        let crashed = evloop::spawn(async {
+            yield_now().await;
+            panic!("boom in a task");
+        });
+        let error = crashed.await.unwrap_err();
+        assert!(error.is_panic() && !error.is_cancelled());
+        assert!(error.to_string().contains("boom in a task"), "{error}");
+        assert_eq!(panic_message(error.into_panic().as_ref()), "boom in a task");
+        assert_eq!(survivor.await.unwrap(), "still here");
+    });
+    assert_eq!(rt.metrics().live_tasks, 0);
+}
+
+#[test]
+fn a_panic_in_the_block_on_future_propagates_and_the_runtime_stays_usable() {
+    let rt = runtime();
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        rt.block_on(async {
+            yield_now().await;
+            panic!("boom in main");
+        })
+    }));
+    assert_eq!(panic_message(result.unwrap_err().as_ref()), "boom in main");
+    assert_eq!(rt.block_on(async { evloop::spawn(async { 1 }).await.unwrap() }), 1);
+}
+
+#[test]
+fn block_on_inside_a_task_panics_with_a_message() {
+    let rt = runtime();
+    let error = rt.block_on(rt.spawn(async {
+        let inner = Runtime::new().unwrap();
+        inner.block_on(async {});
+    }));
+    let message = panic_message(error.unwrap_err().into_panic().as_ref());
+    assert!(message.contains("inside another one"), "message: {message}");
+}
+
+#[test]
+fn a_task_is_polled_only_after_a_wake() {
+    let rt = runtime();
+    let probe = ProbeState::new();
+    rt.block_on(async {
+        let _handle = evloop::spawn(probe.future());
+        settle(200).await; // many loop turns, no wake
+        assert_eq!(probe.polls(), 1, "only the first poll may happen without a wake");
+        probe.waker().wake();
+        settle(200).await;
+        assert_eq!(probe.polls(), 2);
+    });
+}
+
+#[test]
+fn waking_a_queued_task_does_not_queue_it_twice() {
+    let rt = runtime();
+    let probe = ProbeState::new();
+    rt.block_on(async {
+        let _handle = evloop::spawn(probe.future());
+        settle(1).await;
+        let waker = probe.waker();
+        for _ in 0..10 {
+            waker.wake_by_ref();
+        }
+        settle(5).await;
+        assert_eq!(probe.polls(), 2, "ten wakes before a poll make one poll");
+    });
+}
+
+/// Wakes itself from inside `poll` the first `times` polls.
+struct SelfWaking {
+    polls: Rc<Cell<usize>>,
+    times: usize,
+}
+
+impl Future for SelfWaking {
+    type Output = ();
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.polls.set(self.polls.get() + 1);
+        if self.polls.get() <= self.times {
+            cx.waker().wake_by_ref();
+            cx.waker().wake_by_ref(); // a second wake during the same poll adds nothing
+        }
+        Poll::Pending
+    }
+}
+
+#[test]
+fn a_wake_during_a_poll_runs_the_task_exactly_once_more() {
+    let rt = runtime();
+    let polls = Rc::new(Cell::new(0));
+    rt.block_on(async {
+        let _handle = evloop::spawn(SelfWaking {
+            polls: polls.clone(),
+            times: 1,
+        });
+        settle(50).await;
+    });
+    assert_eq!(polls.get(), 2);
+}
+
+#[test]
+fn a_wake_from_another_thread_queues_the_task_and_interrupts_the_wait() {
+    let rt = runtime();
+    let probe = ProbeState::new();
+    let value = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    rt.block_on(async {
+        let handle = evloop::spawn(probe.future());
+        settle(1).await;
+        probe.finish_on_next_poll();
+        let (waker, set) = (probe.waker(), value.clone());
+        let thread = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            set.store(42, std::sync::atomic::Ordering::Relaxed);
+            waker.wake();
+        });
+        // Nothing else is queued and no timer is pending: the loop blocks in epoll_wait with
+        // no timeout, and only the remote wake can end that wait.
+        handle.await.unwrap();
+        assert_eq!(value.load(std::sync::atomic::Ordering::Relaxed), 42);
+        thread.join().unwrap();
+    });
+    assert_eq!(probe.polls(), 2);
+}
+
+#[test]
+fn wakers_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>(_: &T) {}
+    let rt = runtime();
+    rt.block_on(std::future::poll_fn(|cx| {
+        assert_send_sync(cx.waker());
+        Poll::Ready(())
+    }));
+}
+
+#[test]
+fn a_stale_waker_never_wakes_the_task_that_reuses_its_slot() {
+    let rt = runtime();
+    let first = ProbeState::new();
+    let second = ProbeState::new();
+    rt.block_on(async {
+        let handle = evloop::spawn(first.future());
+        settle(1).await;
+        let stale = first.waker();
+        first.finish_on_next_poll();
+        stale.wake_by_ref();
+        handle.await.unwrap();
+        assert_eq!(rt.metrics().live_tasks, 0);
+        // The slab slot is free again; the next task takes it.
+        let _second = evloop::spawn(second.future());
+        settle(1).await;
+        assert_eq!(second.polls(), 1);
+        stale.wake_by_ref();
+        stale.wake();
+        settle(100).await;
+        assert_eq!(second.polls(), 1, "a stale waker woke the slot's new task");
+    });
+}
+
+#[test]
+fn a_waker_that_outlives_its_runtime_is_a_no_op() {
+    let probe = ProbeState::new();
+    let waker = {
+        let rt = runtime();
+        rt.block_on(async {
+            let _handle = evloop::spawn(probe.future());
+            settle(1).await;
+        });
+        probe.waker()
+    };
+    waker.wake_by_ref();
+    let remote = waker.clone();
+    std::thread::spawn(move || remote.wake()).join().unwrap();
+    drop(waker);
+    assert_eq!(probe.polls(), 1);
+}
+
+#[test]
+fn dropping_the_runtime_drops_every_live_task() {
+    let drops = DropCounter::new();
+    let rt = runtime();
+    rt.block_on(async {
+        for _ in 0..10 {
+            let token = drops.token();
+            drop(evloop::spawn(async move {
+                let _token = token;
+                pending::<()>().await;
+            }));
+        }
+        settle(1).await;
+    });
+    // Tasks spawned but never polled are dropped too.
+    let token = drops.token();
+    drop(rt.spawn(async move { drop(token) }));
+    assert_eq!(rt.metrics().live_tasks, 11);
+    drop(rt);
+    assert_eq!(drops.count(), 11);
+}
+
+/// A value whose destructor spawns a task and wakes another: runs during runtime shutdown.
+struct SpawnsOnDrop {
+    spawned_drops: DropCounter,
+    wake: Option<Waker>,
+}
+
+impl Drop for SpawnsOnDrop {
+    fn drop(&mut self) {
+        let token = self.spawned_drops.token();
+        drop(evloop::spawn(async move {
+            let _token = token;
+            pending::<()>().await;
+        }));
+        if let Some(waker) = self.wake.take() {
+            waker.wake();
+        }
+    }
+}
+
+#[test]
+fn runtime_drop_survives_destructors_that_spawn_and_wake() {
+    let spawned_drops = DropCounter::new();
+    let probe = ProbeState::new();
+    let rt = runtime();
+    rt.block_on(async {
+        let _other = evloop::spawn(probe.future());
+        settle(1).await;
+        let guard = SpawnsOnDrop {
+            spawned_drops: spawned_drops.clone(),
+            wake: Some(probe.waker()),
+        };
+        drop(evloop::spawn(async move {
+            let _guard = guard;
+            pending::<()>().await;
+        }));
+        settle(1).await;
+    });
+    drop(rt);
+    assert_eq!(spawned_drops.count(), 1, "the task spawned during shutdown is dropped too");
+}
+
+#[test]
+fn a_join_handle_that_outlives_its_runtime_reports_cancelled() {
+    let rt = runtime();
+    let handle = rt.block_on(async { evloop::spawn(pending::<()>()) });
+    drop(rt);
+    match poll_once(handle) {
+        Poll::Ready(Err(error)) => assert!(error.is_cancelled()),
+        other => panic!("expected a cancellation, got {:?}", other.map(|r| r.is_ok())),
+    }
+}
+
+#[test]
+fn yield_now_lets_every_other_woken_task_run_first() {
+    let rt = runtime();
+    let log = Rc::new(RefCell::new(Vec::new()));
+    rt.block_on(async {
+        let handles: Vec<_> = ["a", "b"]
+            .into_iter()
+            .map(|name| {
+                let log = log.clone();
+                evloop::spawn(async move {
+                    for i in 0..3 {
+                        log.borrow_mut().push(format!("{name}{i}"));
+                        yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        for handle in handles {
+            handle.await.unwrap();
+        }
+    });
+    assert_eq!(*log.borrow(), ["a0", "b0", "a1", "b1", "a2", "b2"]);
+}
+
+#[test]
+fn join_error_display_names_the_task_and_the_reason() {
+    let rt = runtime();
+    rt.block_on(async {
+        let handle = evloop::spawn(pending::<()>());
+        handle.abort();
+        let error = handle.await.unwrap_err();
+        assert!(error.to_string().contains("cancelled"), "{error}");
+        let io: std::io::Error = error.into();
+        assert!(io.to_string().contains("cancelled"));
+    });
+}
+
+#[test]
+fn into_panic_on_a_cancellation_panics_with_a_message() {
+    let rt = runtime();
+    let error = rt.block_on(async {
+        let handle = evloop::spawn(pending::<()>());
+        handle.abort();
+        handle.await.unwrap_err()
+    });
+    let result = catch_unwind(AssertUnwindSafe(|| error.into_panic()));
+    assert!(panic_message(result.unwrap_err().as_ref()).contains("cancellation"));
+}
