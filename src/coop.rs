@@ -7,10 +7,10 @@
 //!
 //! # Invariants
 //!
-//! 1. The budget is set only for the duration of one task poll ([`with_budget`]); outside a
-//!    poll (and inside [`unconstrained`]) operations are never refused.
+//! 1. The budget is set only for the duration of one task poll (`with_budget`); outside a
+//!    poll (and inside `unconstrained`) operations are never refused.
 //! 2. A unit is spent only when an operation makes progress: an operation that returns
-//!    `Pending` for lack of readiness gives its unit back ([`Progress`]).
+//!    `Pending` for lack of readiness gives its unit back (`Progress`).
 
 use std::cell::Cell;
 use std::task::{Context, Poll};

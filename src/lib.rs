@@ -1,6 +1,55 @@
 //! evloop: a single-threaded async runtime on `mio`, written to be read.
 //!
-//! (crate docs are written at the end of the core work)
+//! One thread runs everything: an **executor** that polls tasks kept in a slab, a **reactor**
+//! that waits on `epoll` through `mio`, and a **timer wheel**. A task runs only when something
+//! woke it; the loop in [`Runtime::block_on`] reads top to bottom in the order `DESIGN.md`
+//! tells it.
+//!
+//! ```
+//! use evloop::io::{AsyncReadExt, AsyncWriteExt};
+//! use evloop::net::{TcpListener, TcpStream};
+//!
+//! let rt = evloop::Runtime::new()?;
+//! rt.block_on(async {
+//!     let listener = TcpListener::bind("127.0.0.1:0").await?;
+//!     let addr = listener.local_addr()?;
+//!     // An echo server: one task per connection.
+//!     evloop::spawn(async move {
+//!         while let Ok((mut conn, _)) = listener.accept().await {
+//!             evloop::spawn(async move {
+//!                 let mut buf = [0u8; 4096];
+//!                 while let Ok(n @ 1..) = conn.read(&mut buf).await {
+//!                     if conn.write_all(&buf[..n]).await.is_err() {
+//!                         break;
+//!                     }
+//!                 }
+//!             });
+//!         }
+//!     });
+//!     let mut client = TcpStream::connect(addr).await?;
+//!     client.write_all(b"ping").await?;
+//!     let mut reply = [0u8; 4];
+//!     client.read_exact(&mut reply).await?;
+//!     assert_eq!(&reply, b"ping");
+//!     Ok::<(), std::io::Error>(())
+//! })?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! # Components and who owns what
+//!
+//! | module | owns | never touches |
+//! |---|---|---|
+//! | [`runtime`] | the loop; the three parts below | - |
+//! | `executor` | the task slab, the run queue, join handles, wakers | mio, the clock |
+//! | `reactor` | the `mio::Poll`, the slab of registrations, per-source wakers | task types |
+//! | [`time`] | the timer wheel (a pure structure) and its driver | epoll |
+//! | [`net`] | `TcpListener`, `TcpStream`, built on the reactor's registration API | the executor |
+//! | [`io`] | the `AsyncRead` / `AsyncWrite` traits and their helpers | the runtime |
+//! | [`coop`] | the per-poll cooperative budget | - |
+//!
+//! Only wakers cross threads: everything else is `!Send` and lives on the runtime's thread,
+//! which is why futures given to [`spawn`] need not be `Send`.
 
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]

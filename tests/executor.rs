@@ -38,7 +38,9 @@ fn poll_once<F: Future>(future: F) -> Poll<F::Output> {
 fn spawned_task_output_arrives_through_its_join_handle() {
     let rt = runtime();
     let total = rt.block_on(async {
-        let handles: Vec<JoinHandle<u64>> = (0..100u64).map(|i| evloop::spawn(async move { i * i })).collect();
+        let handles: Vec<JoinHandle<u64>> = (0..100u64)
+            .map(|i| evloop::spawn(async move { i * i }))
+            .collect();
         let mut total = 0;
         for handle in handles {
             total += handle.await.unwrap();
@@ -67,7 +69,10 @@ fn futures_and_outputs_need_not_be_send() {
 fn spawn_outside_a_runtime_panics_with_a_message_that_says_so() {
     let result = catch_unwind(|| drop(evloop::spawn(async {})));
     let message = panic_message(result.unwrap_err().as_ref());
-    assert!(message.contains("inside an evloop runtime"), "message: {message}");
+    assert!(
+        message.contains("inside an evloop runtime"),
+        "message: {message}"
+    );
 }
 
 #[test]
@@ -104,7 +109,11 @@ fn abort_drops_the_future_promptly_and_join_reports_cancelled() {
         assert!(!handle.is_finished());
         handle.abort();
         settle(1).await;
-        assert_eq!(drops.count(), 1, "abort must drop the future within one loop turn");
+        assert_eq!(
+            drops.count(),
+            1,
+            "abort must drop the future within one loop turn"
+        );
         assert!(handle.is_finished());
         let error = handle.await.unwrap_err();
         assert!(error.is_cancelled() && !error.is_panic(), "{error:?}");
@@ -215,7 +224,10 @@ fn a_panic_in_the_block_on_future_propagates_and_the_runtime_stays_usable() {
         })
     }));
     assert_eq!(panic_message(result.unwrap_err().as_ref()), "boom in main");
-    assert_eq!(rt.block_on(async { evloop::spawn(async { 1 }).await.unwrap() }), 1);
+    assert_eq!(
+        rt.block_on(async { evloop::spawn(async { 1 }).await.unwrap() }),
+        1
+    );
 }
 
 #[test]
@@ -236,7 +248,11 @@ fn a_task_is_polled_only_after_a_wake() {
     rt.block_on(async {
         let _handle = evloop::spawn(probe.future());
         settle(200).await; // many loop turns, no wake
-        assert_eq!(probe.polls(), 1, "only the first poll may happen without a wake");
+        assert_eq!(
+            probe.polls(),
+            1,
+            "only the first poll may happen without a wake"
+        );
         probe.waker().wake();
         settle(200).await;
         assert_eq!(probe.polls(), 2);
@@ -427,17 +443,25 @@ fn runtime_drop_survives_destructors_that_spawn_and_wake() {
         settle(1).await;
     });
     drop(rt);
-    assert_eq!(spawned_drops.count(), 1, "the task spawned during shutdown is dropped too");
+    assert_eq!(
+        spawned_drops.count(),
+        1,
+        "the task spawned during shutdown is dropped too"
+    );
 }
 
 #[test]
 fn a_join_handle_that_outlives_its_runtime_reports_cancelled() {
     let rt = runtime();
-    let handle = rt.block_on(async { evloop::spawn(pending::<()>()) });
+    let handle = rt.spawn(pending::<()>());
+    rt.block_on(settle(1));
     drop(rt);
     match poll_once(handle) {
         Poll::Ready(Err(error)) => assert!(error.is_cancelled()),
-        other => panic!("expected a cancellation, got {:?}", other.map(|r| r.is_ok())),
+        other => panic!(
+            "expected a cancellation, got {:?}",
+            other.map(|r| r.is_ok())
+        ),
     }
 }
 

@@ -93,7 +93,11 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     // Yield until every owed poll happened (a remote wake needs a loop turn),
                     // then a few more times to catch a poll that should not happen.
                     for _ in 0..10_000 {
-                        if probes.iter().zip(&model).all(|(p, m)| p.polls() >= m.expected_polls) {
+                        if probes
+                            .iter()
+                            .zip(&model)
+                            .all(|(p, m)| p.polls() >= m.expected_polls)
+                        {
                             break;
                         }
                         yield_now().await;

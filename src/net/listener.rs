@@ -68,10 +68,11 @@ impl TcpListener {
 
     /// Polls for a connection (for use in hand-written futures).
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        let (stream, peer) = ready!(
-            self.io
-                .poll_io(cx, Direction::Read, mio::net::TcpListener::accept)
-        )?;
+        let (stream, peer) = ready!(self.io.poll_io(
+            cx,
+            Direction::Read,
+            mio::net::TcpListener::accept
+        ))?;
         Poll::Ready(Ok((TcpStream::from_mio(stream)?, peer)))
     }
 

@@ -91,7 +91,8 @@ impl Reactor {
             return Err(io::Error::other("evloop: too many registered I/O sources"));
         }
         let generation = self.next_generation.get();
-        self.next_generation.set(generation.wrapping_add(1) % u32::MAX);
+        self.next_generation
+            .set(generation.wrapping_add(1) % u32::MAX);
         let token = Token(((generation as usize) << 32) | index);
         self.poll.borrow().registry().register(
             source,

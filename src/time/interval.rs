@@ -48,7 +48,10 @@ pub fn interval(period: Duration) -> Interval {
 ///
 /// Panics if `period` is zero.
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
-    assert!(!period.is_zero(), "evloop::time::interval: period must be non-zero");
+    assert!(
+        !period.is_zero(),
+        "evloop::time::interval: period must be non-zero"
+    );
     Interval {
         period,
         timer: sleep_until(start),

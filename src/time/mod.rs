@@ -2,7 +2,7 @@
 //!
 //! Deadlines are kept in a hierarchical timing wheel (`wheel`) with a resolution of one
 //! millisecond. The wheel is a pure data structure: it never reads the clock; the runtime
-//! passes "now" in once per loop turn ([`driver`]).
+//! passes "now" in once per loop turn (`driver`).
 //!
 //! # Guarantees
 //!

@@ -37,7 +37,10 @@ pub fn sleep(duration: Duration) -> Sleep {
     sleep_until(far_future_saturating(Instant::now(), duration))
 }
 
-/// Waits until `deadline`. A deadline in the past completes at the first poll.
+/// Waits until `deadline`.
+///
+/// A deadline in the past completes without waiting: at the first poll, or at the next loop
+/// turn if the loop last read the clock before that deadline.
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
         deadline,

@@ -14,9 +14,12 @@
 //! the "level-`L` window" of `t` is every digit above digit `L`, `t >> 6(L + 1)`.
 //!
 //! Besides the slots there are two more lists. The *due* list holds entries whose deadline
-//! had already passed when they were inserted. The *overflow* list holds entries too far
-//! ahead for the top level (their top-level window is later than `elapsed`'s); it is the
-//! top level's "slot 64", the one place where a deadline beyond the wheel's range waits.
+//! had already come when they were inserted. The *overflow* list is the top level's
+//! "slot 64": it holds entries whose deadline lies past the end of the current top-level
+//! window (the `2^36`-tick-aligned span holding `elapsed`). That covers every deadline
+//! `64^6` or more ticks ahead, and also a near deadline that happens to cross a window
+//! boundary (once every 2.2 years of runtime). Overflow entries are placed again each time
+//! the wheel reaches one of them or the next window, until they land in a slot or fire.
 //!
 //! Entries live in one [`Slab`]; each slot's list is doubly linked through slab indices, so
 //! insert and remove are O(1) and use no pointers and no `unsafe`. Each level keeps a `u64`
@@ -56,17 +59,34 @@
 //! later than the earliest pending deadline; it can be earlier, because a slot start is
 //! where a cascade has work to do, not necessarily where something fires.
 //!
-//! # Why nothing fires early
+//! # Why nothing fires early, and everything fires in order
 //!
-//! `advance(now)` repeatedly takes the non-empty list with the earliest start, as long as
-//! that start is `<= now`, and moves `e` to the earliest of `now` and the earliest deadline
-//! on that list. No other list holds a deadline before that point (they all start after
-//! this list's slot ends), so no entry is skipped. Entries on the list whose deadline
-//! equals the new `e` fire; the rest are placed again relative to the new `e`, which puts
-//! them on lower levels (or back on the overflow list). An entry fires only when its
-//! deadline is `<= e <= now`, so never early; and since `e` only grows and each firing
-//! happens at `e == d`, entries fire in deadline order. Due entries (`d <= e`) fire first,
-//! sorted by deadline.
+//! `advance(now)` first fires the due list, sorted by deadline: those deadlines are
+//! `<= e`, so before every deadline in the slots. Then it repeatedly takes the non-empty
+//! list with the earliest start, as long as that start is `<= now` (the *cascade*):
+//!
+//! - it moves `e` to `min(now, earliest deadline on the list)`. That is not less than the
+//!   start, so `e` only grows. Nothing elsewhere is earlier: every other non-empty slot
+//!   starts after this slot's last tick (by the argument above), and the overflow list is
+//!   only taken when every slot is empty; nothing becomes due during `advance`.
+//! - entries whose deadline equals the new `e` fire; the rest are placed again relative
+//!   to the new `e`, which puts them on a lower level than before (or back on the
+//!   overflow list), where rules 2 and 3 hold again.
+//!
+//! So an entry fires only when `d == e <= now`: never early. Each firing happens at the
+//! current `e`, and `e` only grows, so entries fire in deadline order. And when the loop
+//! stops, every remaining start is `> now`, so every deadline `<= now` has fired; setting
+//! `e = now` keeps rules 2 and 3 (`now` is still before every remaining slot).
+//!
+//! # Cost
+//!
+//! `insert` and `remove` are O(1): a push or unlink on one doubly-linked list and one bit.
+//! `next_deadline` is O([`LEVELS`]). `advance` spends O(1) per cascade step to find the
+//! list, plus O(1) per entry on it. An entry is placed again at most once per level on
+//! its way down; an overflow entry is also placed again at most once per overflow step in
+//! which it does not fire, and each overflow step either fires an entry or ends the
+//! advance (it jumps straight to the earliest overflow deadline, instead of stepping one
+//! top-level window at a time).
 
 #[cfg(test)]
 mod tests;
@@ -74,8 +94,8 @@ mod tests;
 use slab::Slab;
 
 /// Number of levels. With [`SLOTS_PER_LEVEL`] = 64 this gives a range of `64^6 = 2^36`
-/// ticks (about 2.2 years at 1 ms per tick), so in practice only absurd deadlines go to
-/// the overflow list, while the fixed cost per wheel stays small (6 bitmaps, 384 heads).
+/// ticks (about 2.2 years at 1 ms per tick), so the overflow list is rarely used, while
+/// the fixed cost per wheel stays small (6 bitmaps and 384 list heads, about 1.6 KiB).
 const LEVELS: usize = 6;
 
 /// Slots per level. 64 so that one `u64` holds a level's occupancy bitmap and the next
@@ -115,7 +135,7 @@ impl TimerKey {
 /// The list a pending entry is on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Bucket {
-    /// Deadline had passed on insert (invariant 1).
+    /// Deadline `<= elapsed` on insert (invariant 1).
     Due,
     /// Slot `slot` of level `level` (invariant 2).
     Slot { level: u8, slot: u8 },
@@ -130,8 +150,11 @@ struct Entry<T> {
     deadline: u64,
     /// `Some` while pending, taken when the entry fires (invariant 5).
     value: Option<T>,
-    /// Neighbours on `bucket`'s list. Meaningful only while pending.
+    /// The entry before this one on `bucket`'s list, `NIL` at the head. Meaningful only
+    /// while pending.
     prev: Link,
+    /// The entry after this one on `bucket`'s list, `NIL` at the tail. Meaningful only
+    /// while pending.
     next: Link,
     /// Which list the entry is on. Meaningful only while pending.
     bucket: Bucket,
@@ -154,6 +177,7 @@ pub(crate) struct Wheel<T> {
     pending: usize,
     /// The tick the wheel has advanced to; never decreases.
     elapsed: u64,
+    /// Level 0 first; invariants 2 and 4.
     levels: [Level; LEVELS],
     /// Head of the overflow list (invariant 3).
     overflow: Link,
@@ -196,6 +220,7 @@ impl<T> Wheel<T> {
         self.pending
     }
 
+    #[cfg(test)] // the runtime does not need it; the tests do
     /// True when no entry is pending (fired entries not yet removed don't count).
     pub(crate) fn is_empty(&self) -> bool {
         self.pending == 0
@@ -240,6 +265,7 @@ impl<T> Wheel<T> {
         self.entries.remove(key.index()).value
     }
 
+    #[cfg(test)] // the runtime does not need it; the tests do
     /// True while the entry is pending: inserted and not yet fired.
     ///
     /// # Panics
@@ -262,6 +288,7 @@ impl<T> Wheel<T> {
             .as_mut()
     }
 
+    #[cfg(test)] // the runtime does not need it; the tests do
     /// The deadline the entry was inserted with, pending or fired.
     ///
     /// # Panics
@@ -316,7 +343,7 @@ impl<T> Wheel<T> {
         // The highest bit where the two differ is set in `deadline` (it is the larger), so
         // the digit holding that bit is greater in `deadline`, and the digits above agree.
         let highest_differing_bit = 63 - (deadline ^ self.elapsed).leading_zeros();
-        let level = (highest_differing_bit + 1) / SLOT_BITS;
+        let level = highest_differing_bit / SLOT_BITS;
         if level as usize >= LEVELS {
             return Bucket::Overflow;
         }

@@ -17,22 +17,35 @@ fn assert_invariants<T>(wheel: &Wheel<T>) {
             assert!(entry.value.is_some(), "fired entry {link} on {bucket:?}");
             assert_eq!(entry.bucket, bucket, "entry {link} has the wrong bucket");
             assert_eq!(entry.prev, prev, "entry {link} has a broken prev link");
-            assert!(check(entry.deadline), "deadline {} misplaced on {bucket:?} at elapsed {elapsed}", entry.deadline);
+            assert!(
+                check(entry.deadline),
+                "deadline {} misplaced on {bucket:?} at elapsed {elapsed}",
+                entry.deadline
+            );
             on_lists += 1;
             prev = link;
             link = entry.next;
         }
     };
     // Invariant 1.
-    walk(wheel.due, Bucket::Due, &|deadline| deadline <= elapsed && deadline >= wheel.due_floor);
+    walk(wheel.due, Bucket::Due, &|deadline| {
+        deadline <= elapsed && deadline >= wheel.due_floor
+    });
     // Invariant 2 and 4.
     for (level, slots) in wheel.levels.iter().enumerate() {
         let shift = level as u32 * SLOT_BITS;
         let window = |tick: u64| tick >> (shift + SLOT_BITS);
         let digit = |tick: u64| (tick >> shift) & SLOT_MASK;
         for (slot, &head) in slots.heads.iter().enumerate() {
-            assert_eq!(slots.occupied & (1 << slot) != 0, head != NIL, "bitmap of level {level} slot {slot}");
-            let bucket = Bucket::Slot { level: level as u8, slot: slot as u8 };
+            assert_eq!(
+                slots.occupied & (1 << slot) != 0,
+                head != NIL,
+                "bitmap of level {level} slot {slot}"
+            );
+            let bucket = Bucket::Slot {
+                level: level as u8,
+                slot: slot as u8,
+            };
             walk(head, bucket, &|deadline| {
                 window(deadline) == window(elapsed)
                     && digit(deadline) == slot as u64
@@ -41,10 +54,19 @@ fn assert_invariants<T>(wheel: &Wheel<T>) {
         }
     }
     // Invariant 3.
-    walk(wheel.overflow, Bucket::Overflow, &|deadline| deadline >> WHEEL_BITS > elapsed >> WHEEL_BITS);
-    assert_eq!(on_lists, wheel.pending, "pending count differs from the entries on lists");
+    walk(wheel.overflow, Bucket::Overflow, &|deadline| {
+        deadline >> WHEEL_BITS > elapsed >> WHEEL_BITS
+    });
+    assert_eq!(
+        on_lists, wheel.pending,
+        "pending count differs from the entries on lists"
+    );
     // Invariant 5: everything else is fired.
-    let fired = wheel.entries.iter().filter(|(_, entry)| entry.value.is_none()).count();
+    let fired = wheel
+        .entries
+        .iter()
+        .filter(|(_, entry)| entry.value.is_none())
+        .count();
     assert_eq!(on_lists + fired, wheel.entries.len());
 }
 
@@ -330,7 +352,7 @@ fn entry_stays_small() {
 const BULK_TIMERS: u32 = if cfg!(miri) { 2_000 } else { 100_000 };
 
 #[test]
-fn many_timers_with_random_deadlines_all_fire_in_order() {
+fn many_timers_with_random_deadlines_fire_in_order_or_cancel() {
     // A small xorshift generator: deterministic, and no dependency for one test.
     let mut state = 0x9E37_79B9_7F4A_7C15_u64;
     let mut random = move || {
@@ -346,6 +368,13 @@ fn many_timers_with_random_deadlines_all_fire_in_order() {
         keys.push(wheel.insert(deadline, value));
     }
     assert_eq!(wheel.len(), BULK_TIMERS as usize);
+    // Cancel every third one before it fires: O(1) each, wherever it sits.
+    let mut cancelled = 0;
+    for (value, &key) in keys.iter().enumerate().step_by(3) {
+        assert_eq!(wheel.remove(key), Some(value as u32));
+        cancelled += 1;
+    }
+    assert_eq!(wheel.len(), (BULK_TIMERS - cancelled) as usize);
 
     let mut last = 0;
     let mut count = 0;
@@ -363,7 +392,7 @@ fn many_timers_with_random_deadlines_all_fire_in_order() {
             assert_eq!(wheel.remove(key), None);
         }
     }
-    assert_eq!(count, BULK_TIMERS);
+    assert_eq!(count, BULK_TIMERS - cancelled);
     assert!(wheel.is_empty());
     assert_eq!(wheel.entries.len(), 0);
 }
@@ -425,14 +454,19 @@ fn check_advance(wheel: &mut Wheel<u32>, model: &mut Model, now: u64) -> Result<
         model.fired.push(key);
     }
 
-    let due = model.pending.partition_point(|&(deadline, _, _)| deadline <= now);
+    let due = model
+        .pending
+        .partition_point(|&(deadline, _, _)| deadline <= now);
     let expected: Vec<(u64, TimerKey, u32)> = model.pending.drain(..due).collect();
     // Same deadlines in the same order; ties may fire in any order, so compare the
     // entries as sets (values are unique).
     let fired_deadlines: Vec<u64> = fired.iter().map(|&(key, _)| wheel.deadline(key)).collect();
     let expected_deadlines: Vec<u64> = expected.iter().map(|&(deadline, _, _)| deadline).collect();
     prop_assert_eq!(fired_deadlines, expected_deadlines);
-    let mut expected: Vec<(TimerKey, u32)> = expected.into_iter().map(|(_, key, value)| (key, value)).collect();
+    let mut expected: Vec<(TimerKey, u32)> = expected
+        .into_iter()
+        .map(|(_, key, value)| (key, value))
+        .collect();
     expected.sort_unstable_by_key(|&(_, value)| value);
     fired.sort_unstable_by_key(|&(_, value)| value);
     prop_assert_eq!(fired, expected);
