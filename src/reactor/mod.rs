@@ -15,6 +15,8 @@
 
 mod readiness;
 mod registration;
+#[cfg(test)]
+mod tests;
 
 use std::cell::{Cell, RefCell};
 use std::io;
@@ -133,18 +135,12 @@ impl Reactor {
         {
             let sources = self.sources.borrow();
             for event in events.iter() {
-                let token = event.token();
-                if token == WAKE_TOKEN {
-                    continue;
-                }
-                let index = token.0 & (u32::MAX as usize);
-                let Some(io) = sources.get(index) else {
-                    continue;
-                };
-                if io.generation as usize != token.0 >> 32 {
-                    continue;
-                }
-                io.set_ready(readiness_of(event), &mut wake_later);
+                dispatch(
+                    &sources,
+                    event.token(),
+                    readiness_of(event),
+                    &mut wake_later,
+                );
             }
         }
         drop(events);
@@ -170,6 +166,26 @@ impl Reactor {
         for waker in wake_later {
             waker.wake();
         }
+    }
+}
+
+/// Delivers one event's readiness to the source its token names, if that source still exists.
+///
+/// Ignored: the cross-thread waker's token, a vacant slot (deregistered earlier in this batch),
+/// and a slot now holding another registration (generation mismatch).
+fn dispatch(
+    sources: &Slab<Rc<ScheduledIo>>,
+    token: Token,
+    readiness: u8,
+    wake_later: &mut Vec<std::task::Waker>,
+) {
+    if token == WAKE_TOKEN {
+        return;
+    }
+    let index = token.0 & (u32::MAX as usize);
+    match sources.get(index) {
+        Some(io) if io.generation as usize == token.0 >> 32 => io.set_ready(readiness, wake_later),
+        _ => {}
     }
 }
 
