@@ -20,13 +20,15 @@
 //!
 //! One `key: value` line per figure on stdout, in this order, so scripts can parse it:
 //! `addr`, `conns`, `depth`, `size`, `secs` (the settings), `connected` (connections opened),
-//! on runs longer than 2 s one `progress: t=3s messages=.. messages_per_sec=.. last_sec=..` line
-//! a second (the rate so far and over the last second), then `elapsed_secs` (the measured
-//! window), `messages` (echoes completed in it), `messages_per_sec`, `mib_per_sec` (echoed
-//! payload), `p50_us`, `p99_us`, `p999_us`, `max_us` (round trips, all messages including the
-//! final drain, to about 1%), `stalled` (connections that completed no echo at all), `errors`
-//! (connections that ended in an error, including failed connects) and `mismatches` (echoed
-//! messages with any wrong byte). Diagnostics go to stderr.
+//! `connect_secs` (time spent opening them, before the measured window), on runs longer than
+//! 2 s one `progress: t=3s messages=.. messages_per_sec=.. last_sec=..` line a second (the
+//! rate so far and over the last second), then `elapsed_secs` (the measured window),
+//! `messages` (echoes completed in it), `messages_per_sec`, `mib_per_sec` (echoed payload),
+//! `p50_us`, `p99_us`, `p999_us`, `max_us` (round trips, all messages including the final
+//! drain, to about 1%), `stalled` (open connections that completed no echo at all in the
+//! window), `errors` (connections that ended in an error, including failed connects) and
+//! `mismatches` (echoed messages with any wrong byte; after a lost or extra byte every later
+//! message of that connection is wrong too). Diagnostics go to stderr.
 //!
 //! The exit status is 1 if any echo was wrong (`mismatches` above 0): a server, or the runtime
 //! under it, lost or corrupted data. Errors and stalls are reported, not judged, because
@@ -204,12 +206,18 @@ struct Run {
 ///   or sets `Run::stopping` (the main task) takes and wakes it. Everything runs on one thread,
 ///   so nothing can happen between the writer's check and its parking.
 struct Conn {
+    /// The connection number, also the first half of every message's pattern seed.
     id: u32,
     in_flight: RefCell<VecDeque<Instant>>,
     writer: RefCell<Option<Waker>>,
+    /// Set when the connect succeeded; the other connections took no part in the run.
     connected: Cell<bool>,
+    /// Echoes completed on this connection; 0 at the deadline means it stalled.
     echoed: Cell<u64>,
+    /// Set by the first error, so that a connection counts once in `Run::errors`.
     failed: Cell<bool>,
+    /// Set when the writer and the reader have finished; one still unset when the drain
+    /// times out means the connection never closed cleanly.
     writer_done: Cell<bool>,
     reader_done: Cell<bool>,
 }
@@ -275,9 +283,14 @@ fn wake_writer(conn: &Conn) {
 async fn run(options: Options) -> io::Result<u64> {
     let run = Rc::new(Run::new(&options));
 
+    let connecting = Instant::now();
     let streams = connect_all(&run, options.addr).await?;
     let connected = streams.iter().flatten().count();
     line("connected", connected)?;
+    line(
+        "connect_secs",
+        format_args!("{:.2}", connecting.elapsed().as_secs_f64()),
+    )?;
     if connected == 0 {
         // Nothing was measured; exiting with success would let a script read zeros as results.
         return Err(io::Error::other(format!(
@@ -319,9 +332,16 @@ async fn run(options: Options) -> io::Result<u64> {
     }
     sleep_until(deadline).await;
     // The measured window ends here; echoes of the messages still in flight are checked and
-    // timed below, but not counted in the rate.
+    // timed below, but not counted in the rate. Stalls are counted here too: a connection the
+    // server left waiting all along may get its first echo during the drain, once others
+    // close, and must not hide behind it.
     let elapsed = start.elapsed();
     let messages = run.echoed.get();
+    let stalled = run
+        .conns
+        .iter()
+        .filter(|conn| conn.connected.get() && conn.echoed.get() == 0)
+        .count();
     run.stop();
 
     let drain = async {
@@ -346,14 +366,12 @@ async fn run(options: Options) -> io::Result<u64> {
     let secs = elapsed.as_secs_f64();
     let latency = run.latency.borrow();
     let micros = |nanos: u64| (nanos + 500) / 1000;
-    let stalled = run
-        .conns
-        .iter()
-        .filter(|conn| conn.connected.get() && conn.echoed.get() == 0)
-        .count();
     line("elapsed_secs", format_args!("{secs:.2}"))?;
     line("messages", messages)?;
-    line("messages_per_sec", format_args!("{:.0}", messages as f64 / secs))?;
+    line(
+        "messages_per_sec",
+        format_args!("{:.0}", messages as f64 / secs),
+    )?;
     let mib = (messages * options.size as u64) as f64 / (1024.0 * 1024.0);
     line("mib_per_sec", format_args!("{:.2}", mib / secs))?;
     line("p50_us", micros(latency.quantile(0.5)))?;
@@ -369,8 +387,9 @@ async fn run(options: Options) -> io::Result<u64> {
 /// Opens every connection, at most [`MAX_CONNECTS_IN_FLIGHT`] at a time. Slot `i` holds
 /// connection `i`'s stream, or `None` if it failed (and was counted in `errors`).
 async fn connect_all(run: &Rc<Run>, addr: SocketAddr) -> io::Result<Vec<Option<TcpStream>>> {
-    let slots: Rc<RefCell<Vec<Option<TcpStream>>>> =
-        Rc::new(RefCell::new(iter::repeat_with(|| None).take(run.conns.len()).collect()));
+    let slots: Rc<RefCell<Vec<Option<TcpStream>>>> = Rc::new(RefCell::new(
+        iter::repeat_with(|| None).take(run.conns.len()).collect(),
+    ));
     let next = Rc::new(Cell::new(0));
     // Each connector takes the next connection number until none are left, so at most as many
     // connects are in flight as there are connectors.
@@ -495,24 +514,22 @@ async fn read_echoes(run: &Run, conn: &Conn, half: &mut OwnedReadHalf) -> io::Re
         checker.feed(&buf[..n], |seq, mismatch| {
             completed = true;
             let sent = conn.in_flight.borrow_mut().pop_front();
-            match sent {
-                Some(sent) => {
-                    let nanos = u64::try_from((now - sent).as_nanos()).unwrap_or(u64::MAX);
-                    run.latency.borrow_mut().record(nanos);
-                }
-                None => {
-                    // More came back than was sent. The pattern of a message never sent cannot
-                    // have been matched by design, so this is a mismatch whatever the bytes.
-                    run.mismatches.set(run.mismatches.get() + 1);
-                }
+            if let Some(sent) = sent {
+                let nanos = u64::try_from((now - sent).as_nanos()).unwrap_or(u64::MAX);
+                run.latency.borrow_mut().record(nanos);
             }
-            if let Some(mismatch) = mismatch {
+            // With no send instant, more came back than was sent: a message never sent cannot
+            // match by design, so it is wrong whatever its bytes.
+            if mismatch.is_some() || sent.is_none() {
                 run.mismatches.set(run.mismatches.get() + 1);
                 if run.mismatches.get() <= MAX_REPORTED {
-                    eprintln!(
-                        "connection {}: message {seq}: byte {} is {:#04x}, sent {:#04x}",
-                        conn.id, mismatch.offset, mismatch.got, mismatch.expected
-                    );
+                    match mismatch {
+                        Some(m) => eprintln!(
+                            "connection {}: message {seq}: byte {} is {:#04x}, sent {:#04x}",
+                            conn.id, m.offset, m.got, m.expected
+                        ),
+                        None => eprintln!("connection {}: message {seq} was never sent", conn.id),
+                    }
                 }
             }
             conn.echoed.set(conn.echoed.get() + 1);

@@ -342,3 +342,26 @@ fn many_pending_timers_fire_and_leave_nothing_behind() {
     assert_eq!(rt.metrics().pending_timers, 0);
     assert_eq!(rt.metrics().live_tasks, 0);
 }
+
+/// Regression: with a wheel whose level arithmetic was off by one, creating and cancelling
+/// many timeouts and then sleeping past their deadlines spun forever inside `advance`.
+#[test]
+fn a_sleep_after_many_cancelled_timeouts_completes() {
+    let rt = runtime();
+    let count = if cfg!(miri) { 100 } else { 1000 };
+    rt.block_on(async {
+        for _ in 0..count {
+            // A connect-style timeout that is never reached: created, polled, dropped.
+            let quick = timeout(Duration::from_secs(5), async {}).await;
+            assert!(quick.is_ok());
+        }
+        let cancelled: Vec<_> = (0..count)
+            .map(|i| evloop::spawn(sleep(Duration::from_millis(5000 + i))))
+            .collect();
+        yield_now().await;
+        cancelled.iter().for_each(|handle| handle.abort());
+        let guarded = timeout(Duration::from_secs(30), sleep(ms(20))).await;
+        assert!(guarded.is_ok(), "the sleep never completed");
+    });
+    assert_eq!(rt.metrics().pending_timers, 0);
+}

@@ -74,7 +74,9 @@ impl Flags {
         let text: String = self.value(name, default.to_string());
         match text.to_socket_addrs() {
             Ok(mut addrs) => addrs.next().unwrap_or_else(|| {
-                self.fail(format_args!("`{text}` (for `{name}`) resolves to no address"))
+                self.fail(format_args!(
+                    "`{text}` (for `{name}`) resolves to no address"
+                ))
             }),
             Err(e) => self.fail(format_args!("cannot resolve `{text}` (for `{name}`): {e}")),
         }

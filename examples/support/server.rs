@@ -79,13 +79,15 @@ pub fn is_out_of_resources(e: &io::Error) -> bool {
 /// Reports an error that ended one connection; the server carries on either way.
 ///
 /// A peer that resets or vanishes is routine for a server (a load generator stopped with
-/// Ctrl-C resets all its connections at once), so those errors are not printed: thousands of
+/// Ctrl-C resets all its connections at once; a reset that arrives before the first call on
+/// the socket shows as `NotConnected`), so those errors are not printed: thousands of
 /// identical lines would hide the one that matters. Anything else is printed with the peer.
 pub fn log_connection_error(peer: SocketAddr, e: &io::Error) {
     match e.kind() {
         io::ErrorKind::ConnectionReset
         | io::ErrorKind::ConnectionAborted
         | io::ErrorKind::BrokenPipe
+        | io::ErrorKind::NotConnected
         | io::ErrorKind::UnexpectedEof => {}
         _ => eprintln!("connection from {peer}: {e}"),
     }
