@@ -18,6 +18,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
+use std::panic::Location;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -29,6 +30,8 @@ use super::waker::{TaskId, TaskWaker};
 /// The parts of a task that do not depend on its future's type.
 pub(crate) struct Header {
     pub(crate) id: TaskId,
+    /// Where the task was spawned and what it was named: for reports, never for scheduling.
+    pub(crate) meta: TaskMeta,
     /// The schedule state; shared with every clone of `waker`.
     pub(crate) sched: Arc<TaskWaker>,
     /// The task's waker, built once at spawn and lent to every poll.
@@ -37,6 +40,12 @@ pub(crate) struct Header {
     pub(crate) join_waker: Cell<Option<Waker>>,
     /// Set by `JoinHandle::abort`; the executor cancels instead of polling.
     pub(crate) cancel_requested: Cell<bool>,
+}
+
+/// A task's description: the spawn site (from `#[track_caller]`) and an optional name.
+pub(crate) struct TaskMeta {
+    pub(crate) location: &'static Location<'static>,
+    pub(crate) name: Option<Box<str>>,
 }
 
 enum Stage<F: Future> {
@@ -69,10 +78,11 @@ pub(crate) trait JoinTarget<T> {
 }
 
 impl<F: Future> TaskCell<F> {
-    pub(crate) fn new(future: F, id: TaskId, sched: Arc<TaskWaker>) -> Self {
+    pub(crate) fn new(future: F, id: TaskId, meta: TaskMeta, sched: Arc<TaskWaker>) -> Self {
         TaskCell {
             header: Header {
                 id,
+                meta,
                 waker: Waker::from(sched.clone()),
                 sched,
                 join_waker: Cell::new(None),

@@ -26,9 +26,11 @@ use std::sync::Arc;
 
 use slab::Slab;
 
+pub(crate) use self::cell::TaskMeta;
 use self::cell::{ErasedTask, TaskCell};
 pub use self::join::{JoinError, JoinHandle};
 use self::waker::{Shared, TaskId, TaskKey, TaskWaker, Unpark};
+use crate::runtime::slow_poll::SlowPollDetector;
 
 /// Index used in the key of the future given to `block_on`, which lives on the caller's
 /// stack rather than in the slab.
@@ -44,6 +46,17 @@ pub(crate) struct Executor {
     shared: Arc<Shared>,
     /// Source of task ids; ids are never reused, which makes stale keys detectable.
     next_id: Cell<u64>,
+    /// Times each poll when enabled (see `runtime::slow_poll`).
+    slow_poll: Option<SlowPollDetector>,
+}
+
+/// A task's identity as reported to users (see `runtime::SlowPoll`).
+#[derive(Debug, Clone)]
+pub(crate) struct TaskDescription {
+    pub(crate) id: u64,
+    pub(crate) name: Option<String>,
+    /// The spawn site.
+    pub(crate) location: &'static std::panic::Location<'static>,
 }
 
 /// What popping the run queue produced.
@@ -57,12 +70,13 @@ pub(crate) enum Next {
 }
 
 impl Executor {
-    pub(crate) fn new(unpark: Box<dyn Unpark>) -> Self {
+    pub(crate) fn new(unpark: Box<dyn Unpark>, slow_poll: Option<SlowPollDetector>) -> Self {
         Executor {
             tasks: RefCell::new(Slab::new()),
             run_queue: RefCell::new(VecDeque::new()),
             shared: Arc::new(Shared::new(unpark)),
             next_id: Cell::new(1),
+            slow_poll,
         }
     }
 
@@ -77,7 +91,7 @@ impl Executor {
     }
 
     /// Adds a task and queues it for its first poll.
-    pub(crate) fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    pub(crate) fn spawn<F>(&self, future: F, meta: TaskMeta) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
     {
@@ -90,7 +104,7 @@ impl Executor {
                 id,
             };
             let sched = Arc::new(TaskWaker::new_scheduled(key, self.shared.clone()));
-            let cell = Rc::new(TaskCell::new(future, id, sched));
+            let cell = Rc::new(TaskCell::new(future, id, meta, sched));
             entry.insert(cell.clone());
             self.run_queue.borrow_mut().push_back(key);
             cell
@@ -150,7 +164,7 @@ impl Executor {
         let finished = if header.cancel_requested.get() {
             task.cancel();
             true
-        } else if task.poll().is_ready() {
+        } else if self.poll_watched(&*task).is_ready() {
             true
         } else if header.cancel_requested.get() {
             // The task aborted itself during this poll.
@@ -169,6 +183,24 @@ impl Executor {
         // `task` may be the last reference to a detached task's output: drop it here, with no
         // borrow held, and keep a panicking destructor from unwinding into the loop.
         let _ = catch_unwind(AssertUnwindSafe(move || drop(task)));
+    }
+
+    /// Polls `task`, timed by the slow-poll detector if there is one.
+    fn poll_watched(&self, task: &dyn ErasedTask) -> std::task::Poll<()> {
+        match &self.slow_poll {
+            None => task.poll(),
+            Some(detector) => detector.watch(
+                || task.poll(),
+                || {
+                    let header = task.header();
+                    TaskDescription {
+                        id: header.id.0,
+                        name: header.meta.name.as_deref().map(str::to_owned),
+                        location: header.meta.location,
+                    }
+                },
+            ),
+        }
     }
 
     /// Number of live (spawned, unfinished) tasks.

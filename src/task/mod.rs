@@ -4,6 +4,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+mod builder;
+
+pub use self::builder::Builder;
 pub use crate::executor::{JoinError, JoinHandle};
 
 /// Spawns `future` as a new task on the current runtime and returns its handle.
@@ -21,17 +24,19 @@ pub use crate::executor::{JoinError, JoinHandle};
 /// # Ok::<(), std::io::Error>(())
 /// ```
 ///
+/// The caller's location is recorded as the task's spawn site, for slow-poll reports; use
+/// [`Builder`] to name the task as well.
+///
 /// # Panics
 ///
 /// Panics if called outside of an evloop runtime (use [`Runtime::spawn`](crate::Runtime::spawn)
 /// there).
+#[track_caller]
 pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
 {
-    crate::context::expect_current("evloop::spawn")
-        .executor
-        .spawn(future)
+    Builder::new().spawn(future)
 }
 
 /// Yields to the runtime: the task goes to the back of the run queue, so every other woken

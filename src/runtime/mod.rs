@@ -11,19 +11,24 @@
 //!
 //! Nothing else queues a task: an idle runtime blocks in step 2 and uses no CPU.
 
+pub(crate) mod slow_poll;
+
 use std::fmt;
 use std::future::Future;
 use std::io;
+use std::panic::Location;
 use std::pin::pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+pub use self::slow_poll::{DEFAULT_SLOW_POLL_THRESHOLD, SlowPoll};
+use self::slow_poll::{Reporter, SlowPollDetector, report_to_stderr};
 use crate::context::{self, Handle};
 use crate::coop;
 use crate::executor::waker::{TaskKey, TaskWaker};
-use crate::executor::{Executor, JoinHandle, Next};
+use crate::executor::{Executor, JoinHandle, Next, TaskDescription};
 use crate::reactor::{DEFAULT_MAX_EVENTS, Reactor};
 use crate::time::driver::TimerDriver;
 
@@ -45,11 +50,24 @@ pub const EVENT_INTERVAL: u32 = 64;
 /// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
 /// # Ok::<(), std::io::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Builder {
     event_interval: u32,
     task_budget: u32,
     max_io_events: usize,
+    slow_poll_threshold: Option<Duration>,
+    slow_poll_reporter: Option<Reporter>,
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("event_interval", &self.event_interval)
+            .field("task_budget", &self.task_budget)
+            .field("max_io_events", &self.max_io_events)
+            .field("slow_poll_threshold", &self.slow_poll_threshold)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Builder {
@@ -60,13 +78,40 @@ impl Default for Builder {
 
 impl Builder {
     /// The default settings: [`EVENT_INTERVAL`], [`TASK_BUDGET`](crate::coop::TASK_BUDGET),
-    /// 1024 I/O events per wait.
+    /// 1024 I/O events per wait, and the slow-poll detector on at
+    /// [`DEFAULT_SLOW_POLL_THRESHOLD`] in debug builds, off in release builds.
     pub fn new() -> Self {
         Builder {
             event_interval: EVENT_INTERVAL,
             task_budget: coop::TASK_BUDGET,
             max_io_events: DEFAULT_MAX_EVENTS,
+            slow_poll_threshold: cfg!(debug_assertions).then_some(DEFAULT_SLOW_POLL_THRESHOLD),
+            slow_poll_reporter: None,
         }
+    }
+
+    /// Reports every poll of a task that takes longer than `threshold`: the task held the loop
+    /// and stalled every other task. Reports go to stderr unless
+    /// [`on_slow_poll`](Self::on_slow_poll) sets a callback. See [`SlowPoll`].
+    pub fn slow_poll_threshold(&mut self, threshold: Duration) -> &mut Self {
+        self.slow_poll_threshold = Some(threshold);
+        self
+    }
+
+    /// Turns the slow-poll detector off (the default in release builds).
+    pub fn disable_slow_poll_detector(&mut self) -> &mut Self {
+        self.slow_poll_threshold = None;
+        self
+    }
+
+    /// Sends slow-poll reports to `report` instead of stderr; it runs on the runtime's thread,
+    /// right after the slow poll. Turns the detector on at [`DEFAULT_SLOW_POLL_THRESHOLD`]
+    /// if no threshold is set.
+    pub fn on_slow_poll(&mut self, report: impl Fn(&SlowPoll) + 'static) -> &mut Self {
+        self.slow_poll_reporter = Some(Rc::new(report));
+        self.slow_poll_threshold
+            .get_or_insert(DEFAULT_SLOW_POLL_THRESHOLD);
+        self
     }
 
     /// Task polls per loop turn between two looks at I/O and timers.
@@ -101,9 +146,17 @@ impl Builder {
     /// Creates the runtime: an epoll instance and an eventfd for cross-thread wakes.
     pub fn build(&self) -> io::Result<Runtime> {
         let (reactor, unpark) = Reactor::new(self.max_io_events)?;
+        let slow_poll = self.slow_poll_threshold.map(|threshold| {
+            let report = self
+                .slow_poll_reporter
+                .clone()
+                .unwrap_or_else(report_to_stderr);
+            SlowPollDetector::new(threshold, report)
+        });
         Ok(Runtime {
+            slow_poll: slow_poll.clone(),
             handle: Handle {
-                executor: Rc::new(Executor::new(unpark)),
+                executor: Rc::new(Executor::new(unpark, slow_poll)),
                 reactor: Rc::new(reactor),
                 timers: Rc::new(TimerDriver::new(Instant::now())),
             },
@@ -137,6 +190,8 @@ impl Builder {
 /// operations with an error.
 pub struct Runtime {
     handle: Handle,
+    /// Times the `block_on` future's polls (the executor has its own copy for tasks).
+    slow_poll: Option<SlowPollDetector>,
     event_interval: u32,
     task_budget: u32,
 }
@@ -181,7 +236,9 @@ impl Runtime {
     /// A panic in `future` propagates to the caller (a panic in a spawned task does not: it
     /// goes to that task's `JoinHandle`). Calling `block_on` from inside a task panics. If the
     /// operating system fails the wait for I/O (`epoll_wait`), `block_on` panics with the error.
+    #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let caller = Location::caller();
         let _enter = context::enter(self.handle.clone());
         let executor = &self.handle.executor;
         let mut future = pin!(future);
@@ -201,8 +258,17 @@ impl Runtime {
                     Next::Main => {
                         main.sched.start_poll();
                         let mut cx = Context::from_waker(&main.waker);
-                        let polled =
-                            coop::with_budget(self.task_budget, || future.as_mut().poll(&mut cx));
+                        let mut poll_main = || {
+                            coop::with_budget(self.task_budget, || future.as_mut().poll(&mut cx))
+                        };
+                        let polled = match &self.slow_poll {
+                            None => poll_main(),
+                            Some(detector) => detector.watch(poll_main, || TaskDescription {
+                                id: main.key.id.0,
+                                name: Some("block_on".to_owned()),
+                                location: caller,
+                            }),
+                        };
                         if let Poll::Ready(output) = polled {
                             return output;
                         }
@@ -230,11 +296,13 @@ impl Runtime {
 
     /// Spawns a task onto this runtime from outside of it; it first runs at the next
     /// `block_on`. Inside the runtime, [`spawn`](crate::spawn) does the same.
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
     {
-        self.handle.executor.spawn(future)
+        let meta = crate::task::Builder::new().meta(Location::caller());
+        self.handle.executor.spawn(future, meta)
     }
 
     /// What the runtime holds right now.
