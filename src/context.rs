@@ -13,6 +13,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
+use crate::blocking::BlockingPool;
 use crate::executor::Executor;
 use crate::executor::waker::{Shared, TaskKey, same_executor};
 use crate::reactor::Reactor;
@@ -24,6 +25,7 @@ pub(crate) struct Handle {
     pub(crate) executor: Rc<Executor>,
     pub(crate) reactor: Rc<Reactor>,
     pub(crate) timers: Rc<TimerDriver>,
+    pub(crate) blocking: Rc<BlockingPool>,
 }
 
 thread_local! {

@@ -54,6 +54,7 @@
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
+mod blocking;
 mod context;
 pub mod coop;
 mod executor;

@@ -25,6 +25,8 @@ use std::time::{Duration, Instant};
 
 pub use self::slow_poll::{DEFAULT_SLOW_POLL_THRESHOLD, SlowPoll};
 use self::slow_poll::{Reporter, SlowPollDetector, report_to_stderr};
+use crate::blocking::BlockingPool;
+pub use crate::blocking::{DEFAULT_BLOCKING_KEEP_ALIVE, DEFAULT_MAX_BLOCKING_THREADS};
 use crate::context::{self, Handle};
 use crate::coop;
 use crate::executor::waker::{TaskKey, TaskWaker};
@@ -57,6 +59,8 @@ pub struct Builder {
     max_io_events: usize,
     slow_poll_threshold: Option<Duration>,
     slow_poll_reporter: Option<Reporter>,
+    max_blocking_threads: usize,
+    blocking_keep_alive: Duration,
 }
 
 impl fmt::Debug for Builder {
@@ -66,6 +70,8 @@ impl fmt::Debug for Builder {
             .field("task_budget", &self.task_budget)
             .field("max_io_events", &self.max_io_events)
             .field("slow_poll_threshold", &self.slow_poll_threshold)
+            .field("max_blocking_threads", &self.max_blocking_threads)
+            .field("blocking_keep_alive", &self.blocking_keep_alive)
             .finish_non_exhaustive()
     }
 }
@@ -87,7 +93,27 @@ impl Builder {
             max_io_events: DEFAULT_MAX_EVENTS,
             slow_poll_threshold: cfg!(debug_assertions).then_some(DEFAULT_SLOW_POLL_THRESHOLD),
             slow_poll_reporter: None,
+            max_blocking_threads: DEFAULT_MAX_BLOCKING_THREADS,
+            blocking_keep_alive: DEFAULT_BLOCKING_KEEP_ALIVE,
         }
+    }
+
+    /// Most threads the blocking pool ([`spawn_blocking`](crate::task::spawn_blocking)) may
+    /// run at once; further jobs queue.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `threads` is zero (no blocking job could ever run).
+    pub fn max_blocking_threads(&mut self, threads: usize) -> &mut Self {
+        assert!(threads > 0, "max_blocking_threads must be at least 1");
+        self.max_blocking_threads = threads;
+        self
+    }
+
+    /// How long an idle blocking-pool thread waits for work before it exits.
+    pub fn blocking_keep_alive(&mut self, keep_alive: Duration) -> &mut Self {
+        self.blocking_keep_alive = keep_alive;
+        self
     }
 
     /// Reports every poll of a task that takes longer than `threshold`: the task held the loop
@@ -159,6 +185,10 @@ impl Builder {
                 executor: Rc::new(Executor::new(unpark, slow_poll)),
                 reactor: Rc::new(reactor),
                 timers: Rc::new(TimerDriver::new(Instant::now())),
+                blocking: Rc::new(BlockingPool::new(
+                    self.max_blocking_threads,
+                    self.blocking_keep_alive,
+                )),
             },
             event_interval: self.event_interval,
             task_budget: self.task_budget,
@@ -206,6 +236,8 @@ pub struct RuntimeMetrics {
     pub io_registrations: usize,
     /// Timers waiting in the wheel.
     pub pending_timers: usize,
+    /// Threads alive in the blocking pool.
+    pub blocking_threads: usize,
 }
 
 /// Marks the `block_on` future complete however `block_on` ends, so its wakers turn into
@@ -311,6 +343,7 @@ impl Runtime {
             live_tasks: self.handle.executor.live_tasks(),
             io_registrations: self.handle.reactor.registrations(),
             pending_timers: self.handle.timers.pending(),
+            blocking_threads: self.handle.blocking.threads(),
         }
     }
 }
@@ -322,6 +355,7 @@ impl Drop for Runtime {
         let _enter = context::try_enter(self.handle.clone());
         self.handle.executor.shutdown();
         self.handle.reactor.shutdown();
+        self.handle.blocking.shutdown();
     }
 }
 

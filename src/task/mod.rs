@@ -7,6 +7,7 @@ use std::task::{Context, Poll};
 mod builder;
 
 pub use self::builder::Builder;
+pub use crate::blocking::spawn_blocking;
 pub use crate::executor::{JoinError, JoinHandle};
 
 /// Spawns `future` as a new task on the current runtime and returns its handle.
