@@ -513,3 +513,73 @@ fn into_panic_on_a_cancellation_panics_with_a_message() {
     let result = catch_unwind(AssertUnwindSafe(|| error.into_panic()));
     assert!(panic_message(result.unwrap_err().as_ref()).contains("cancellation"));
 }
+
+/// Regression: a task that looked at its own `JoinHandle` while being polled hit a `RefCell`
+/// double borrow (and reported a panic).
+#[test]
+fn a_task_can_inspect_and_poll_its_own_join_handle() {
+    let rt = runtime();
+    let slot: Rc<RefCell<Option<JoinHandle<()>>>> = Rc::default();
+    let observed = Rc::new(Cell::new(None));
+    rt.block_on(async {
+        let (own, seen) = (slot.clone(), observed.clone());
+        let handle = evloop::spawn(async move {
+            yield_now().await;
+            let mut own = own.borrow_mut();
+            let handle = own.as_mut().expect("handle stored");
+            let finished = handle.is_finished();
+            let polled = std::future::poll_fn(|cx| {
+                Poll::Ready(std::pin::Pin::new(&mut *handle).poll(cx).is_pending())
+            })
+            .await;
+            seen.set(Some((finished, polled)));
+        });
+        *slot.borrow_mut() = Some(handle);
+        settle(3).await;
+    });
+    assert_eq!(observed.get(), Some((false, true)));
+    let handle = slot.borrow_mut().take().unwrap();
+    assert!(handle.is_finished());
+}
+
+thread_local! {
+    static INSPECTED: RefCell<Option<JoinHandle<u8>>> = const { RefCell::new(None) };
+    static SEEN_FINISHED: Cell<Option<bool>> = const { Cell::new(None) };
+}
+
+/// A joiner's waker that inspects the task it waits for, from inside `wake`.
+struct InspectOnWake;
+
+impl std::task::Wake for InspectOnWake {
+    fn wake(self: std::sync::Arc<Self>) {
+        let finished =
+            INSPECTED.with(|handle| handle.borrow().as_ref().map(JoinHandle::is_finished));
+        SEEN_FINISHED.with(|seen| seen.set(finished));
+    }
+}
+
+/// Regression: the joiner's waker was woken while the task's stage was still borrowed, so a
+/// waker that inspected the task panicked inside the executor.
+#[test]
+fn a_joiner_woken_on_completion_can_inspect_the_task() {
+    let rt = runtime();
+    rt.block_on(async {
+        INSPECTED.with(|slot| {
+            *slot.borrow_mut() = Some(evloop::spawn(async {
+                yield_now().await;
+                7
+            }))
+        });
+        let waker = Waker::from(std::sync::Arc::new(InspectOnWake));
+        INSPECTED.with(|slot| {
+            let mut slot = slot.borrow_mut();
+            let handle = slot.as_mut().unwrap();
+            let first = std::pin::Pin::new(handle).poll(&mut Context::from_waker(&waker));
+            assert!(first.is_pending());
+        });
+        settle(3).await;
+    });
+    assert_eq!(SEEN_FINISHED.with(Cell::get), Some(true));
+    let handle = INSPECTED.with(|slot| slot.borrow_mut().take()).unwrap();
+    assert_eq!(rt.block_on(handle).unwrap(), 7);
+}

@@ -102,3 +102,38 @@ fn a_disabled_detector_reports_nothing() {
     rt.block_on(async { std::thread::sleep(Duration::from_millis(150)) });
     assert_eq!(*reports.borrow(), 0);
 }
+
+/// Regression: a panicking reporter ran before the executor recorded the poll, leaving the
+/// task stuck in "running, woken" and never polled again.
+#[test]
+fn a_panicking_reporter_does_not_strand_the_task() {
+    let rt = Builder::new()
+        .slow_poll_threshold(Duration::from_millis(5))
+        .on_slow_poll(|_| panic!("reporter panicked"))
+        .build()
+        .unwrap();
+    let polls = Rc::new(std::cell::Cell::new(0));
+    let counted = polls.clone();
+    let handle = rt.spawn(std::future::poll_fn(move |cx| {
+        counted.set(counted.get() + 1);
+        if counted.get() == 1 {
+            std::thread::sleep(Duration::from_millis(10));
+            cx.waker().wake_by_ref();
+            return std::task::Poll::Pending;
+        }
+        std::task::Poll::Ready(())
+    }));
+    let first = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rt.block_on(evloop::task::yield_now())
+    }));
+    assert!(
+        first.is_err(),
+        "the reporter's panic propagates out of block_on"
+    );
+    let joined = rt.block_on(evloop::time::timeout(Duration::from_secs(10), handle));
+    assert!(
+        matches!(joined, Ok(Ok(()))),
+        "the task ran again and finished"
+    );
+    assert_eq!(polls.get(), 2);
+}

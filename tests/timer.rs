@@ -365,3 +365,54 @@ fn a_sleep_after_many_cancelled_timeouts_completes() {
     });
     assert_eq!(rt.metrics().pending_timers, 0);
 }
+
+thread_local! {
+    /// A sleep owned by `DropsASleep`, released when that waker is dropped.
+    static OWNED_BY_WAKER: RefCell<Option<std::pin::Pin<Box<evloop::time::Sleep>>>> =
+        const { RefCell::new(None) };
+}
+
+/// A foreign waker whose destructor drops a `Sleep` (user code touching the timer wheel).
+struct DropsASleep;
+
+impl std::task::Wake for DropsASleep {
+    fn wake(self: std::sync::Arc<Self>) {}
+}
+
+impl Drop for DropsASleep {
+    fn drop(&mut self) {
+        let released = OWNED_BY_WAKER.with(|slot| slot.borrow_mut().take());
+        drop(released);
+    }
+}
+
+/// Regression: replacing a sleep's stored waker dropped the old one while the wheel was
+/// borrowed; a waker whose drop released another sleep hit a `RefCell` double borrow.
+#[test]
+fn a_waker_dropped_by_the_wheel_may_drop_a_sleep() {
+    let rt = runtime();
+    rt.block_on(async {
+        let mut inner = Box::pin(sleep(Duration::from_secs(20)));
+        let registered = std::future::poll_fn(|cx| Poll::Ready(inner.as_mut().poll(cx))).await;
+        assert!(registered.is_pending());
+        OWNED_BY_WAKER.with(|slot| *slot.borrow_mut() = Some(inner));
+        let mut outer = pin!(sleep(Duration::from_secs(10)));
+        let foreign = Waker::from(std::sync::Arc::new(DropsASleep));
+        assert!(
+            outer
+                .as_mut()
+                .poll(&mut Context::from_waker(&foreign))
+                .is_pending()
+        );
+        drop(foreign); // the wheel now holds the last reference
+        assert_eq!(rt.metrics().pending_timers, 2);
+        // Polling with the task's own waker replaces, and so drops, the foreign one.
+        let again = std::future::poll_fn(|cx| Poll::Ready(outer.as_mut().poll(cx))).await;
+        assert!(again.is_pending());
+        assert_eq!(
+            rt.metrics().pending_timers,
+            1,
+            "the waker's sleep was released"
+        );
+    });
+}

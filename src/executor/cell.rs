@@ -11,8 +11,10 @@
 //! 2. The future is pinned: it lives inline in the `Rc` allocation and is never moved out; it is
 //!    dropped in place by overwriting the stage, never by `mem::replace`.
 //! 3. A poll, a cancellation and a handle's read never overlap: each holds the stage's
-//!    `RefCell` borrow, and no user code that could reach this cell's stage runs while a
-//!    borrow is held except the future's own `poll` and `drop`, which cannot name their cell.
+//!    `RefCell` borrow. The only user code that runs under that borrow is the future's own
+//!    `poll` and `drop`; if they reach their own `JoinHandle`, the handle sees the borrow and
+//!    answers from `Header::finished` or returns `Pending` instead of borrowing again. The
+//!    joiner's waker is woken only after the borrow ends.
 //! 4. Panics from the future's `poll` and `drop` are caught here and become the task's
 //!    [`JoinError`]; they never unwind into the executor.
 
@@ -40,6 +42,8 @@ pub(crate) struct Header {
     pub(crate) join_waker: Cell<Option<Waker>>,
     /// Set by `JoinHandle::abort`; the executor cancels instead of polling.
     pub(crate) cancel_requested: Cell<bool>,
+    /// Set once the output (or the error) is stored; readable while the stage is borrowed.
+    pub(crate) finished: Cell<bool>,
 }
 
 /// A task's description: the spawn site (from `#[track_caller]`) and an optional name.
@@ -87,23 +91,31 @@ impl<F: Future> TaskCell<F> {
                 sched,
                 join_waker: Cell::new(None),
                 cancel_requested: Cell::new(false),
+                finished: Cell::new(false),
             },
             stage: RefCell::new(Stage::Running(future)),
         }
     }
 
-    /// Drops the future in place, then stores `result` and wakes the joiner. A panic from the
-    /// future's destructor replaces a successful result.
-    fn finish(&self, stage: &mut Stage<F>, result: Result<F::Output, JoinError>) {
+    /// Drops the future in place, then stores `result`. A panic from the future's destructor
+    /// replaces a successful result. Returns the joiner's waker: the caller wakes it once the
+    /// stage's borrow has ended.
+    fn finish(&self, stage: &mut Stage<F>, result: Result<F::Output, JoinError>) -> Option<Waker> {
         let dropped = catch_unwind(AssertUnwindSafe(|| *stage = Stage::Consumed));
         let result = match dropped {
             Ok(()) => result,
             Err(payload) => Err(JoinError::panic(self.header.id, payload)),
         };
         *stage = Stage::Finished(result);
-        if let Some(waker) = self.header.join_waker.take() {
-            waker.wake();
-        }
+        self.header.finished.set(true);
+        self.header.join_waker.take()
+    }
+}
+
+/// Wakes a joiner outside every borrow; a foreign waker that panics is contained here.
+fn wake_joiner(waker: Option<Waker>) {
+    if let Some(waker) = waker {
+        let _ = catch_unwind(AssertUnwindSafe(|| waker.wake()));
     }
 }
 
@@ -119,7 +131,8 @@ impl<F: Future> ErasedTask for TaskCell<F> {
         };
         // SAFETY: the future is stored inline in this cell, which lives in an `Rc` allocation
         // that never moves, and the future is never moved out of the stage: it is only
-        // dropped in place by `finish` or `cancel` (invariant 2 of this module).
+        // dropped in place by `finish` or `cancel` (invariant 2 of this module). The one move
+        // of the stage, in `poll_output`, happens only once the stage is no longer `Running`.
         let future = unsafe { Pin::new_unchecked(future) };
         let mut cx = Context::from_waker(&self.header.waker);
         let result = match catch_unwind(AssertUnwindSafe(|| future.poll(&mut cx))) {
@@ -127,14 +140,18 @@ impl<F: Future> ErasedTask for TaskCell<F> {
             Ok(Poll::Ready(output)) => Ok(output),
             Err(payload) => Err(JoinError::panic(self.header.id, payload)),
         };
-        self.finish(&mut stage, result);
+        let joiner = self.finish(&mut stage, result);
+        drop(stage);
+        wake_joiner(joiner);
         Poll::Ready(())
     }
 
     fn cancel(&self) {
         let mut stage = self.stage.borrow_mut();
         if matches!(*stage, Stage::Running(_)) {
-            self.finish(&mut stage, Err(JoinError::cancelled(self.header.id)));
+            let joiner = self.finish(&mut stage, Err(JoinError::cancelled(self.header.id)));
+            drop(stage);
+            wake_joiner(joiner);
         }
     }
 }
@@ -145,8 +162,12 @@ impl<F: Future> JoinTarget<F::Output> for TaskCell<F> {
     }
 
     fn poll_output(&self, waker: &Waker) -> Poll<Result<F::Output, JoinError>> {
-        let mut stage = self.stage.borrow_mut();
-        if let Stage::Running(_) = *stage {
+        // Borrowed means the task is polling (or dropping) itself right now: still running.
+        let stage = self.stage.try_borrow_mut().ok();
+        let running = stage
+            .as_ref()
+            .is_none_or(|stage| matches!(**stage, Stage::Running(_)));
+        if running {
             let registered = self.header.join_waker.take();
             let keep = match registered {
                 Some(old) if old.will_wake(waker) => old,
@@ -155,6 +176,7 @@ impl<F: Future> JoinTarget<F::Output> for TaskCell<F> {
             self.header.join_waker.set(Some(keep));
             return Poll::Pending;
         }
+        let mut stage = stage.expect("checked: not borrowed");
         // Not running, so moving the stage out moves no pinned future.
         match std::mem::replace(&mut *stage, Stage::Consumed) {
             Stage::Finished(result) => Poll::Ready(result),
@@ -164,6 +186,6 @@ impl<F: Future> JoinTarget<F::Output> for TaskCell<F> {
     }
 
     fn is_finished(&self) -> bool {
-        !matches!(*self.stage.borrow(), Stage::Running(_))
+        self.header.finished.get()
     }
 }

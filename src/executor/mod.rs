@@ -23,6 +23,7 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::sync::Arc;
+use std::time::Duration;
 
 use slab::Slab;
 
@@ -161,17 +162,22 @@ impl Executor {
         };
         let header = task.header();
         header.sched.start_poll();
+        let mut slow = None;
         let finished = if header.cancel_requested.get() {
             task.cancel();
             true
-        } else if self.poll_watched(&*task).is_ready() {
-            true
-        } else if header.cancel_requested.get() {
-            // The task aborted itself during this poll.
-            task.cancel();
-            true
         } else {
-            false
+            let (polled, held) = self.poll_watched(&*task);
+            slow = held;
+            if polled.is_ready() {
+                true
+            } else if header.cancel_requested.get() {
+                // The task aborted itself during this poll.
+                task.cancel();
+                true
+            } else {
+                false
+            }
         };
         if finished {
             header.sched.complete();
@@ -180,26 +186,28 @@ impl Executor {
         } else if header.sched.end_poll_pending() {
             self.push_local(key);
         }
+        // Report only now that the task's state is settled: the report is user code.
+        if let (Some(held), Some(detector)) = (slow, &self.slow_poll) {
+            detector.report(
+                TaskDescription {
+                    id: header.id.0,
+                    name: header.meta.name.as_deref().map(str::to_owned),
+                    location: header.meta.location,
+                },
+                held,
+            );
+        }
         // `task` may be the last reference to a detached task's output: drop it here, with no
         // borrow held, and keep a panicking destructor from unwinding into the loop.
         let _ = catch_unwind(AssertUnwindSafe(move || drop(task)));
     }
 
-    /// Polls `task`, timed by the slow-poll detector if there is one.
-    fn poll_watched(&self, task: &dyn ErasedTask) -> std::task::Poll<()> {
+    /// Polls `task`, timed by the slow-poll detector if there is one; returns how long the
+    /// poll took if it was slow.
+    fn poll_watched(&self, task: &dyn ErasedTask) -> (std::task::Poll<()>, Option<Duration>) {
         match &self.slow_poll {
-            None => task.poll(),
-            Some(detector) => detector.watch(
-                || task.poll(),
-                || {
-                    let header = task.header();
-                    TaskDescription {
-                        id: header.id.0,
-                        name: header.meta.name.as_deref().map(str::to_owned),
-                        location: header.meta.location,
-                    }
-                },
-            ),
+            None => (task.poll(), None),
+            Some(detector) => detector.watch(|| task.poll()),
         }
     }
 

@@ -5,6 +5,10 @@
 //! 1. A readiness bit is set only by the reactor, from an event, and cleared only by the
 //!    task that tried the operation and got `WouldBlock` ([`ScheduledIo::clear`]). A short
 //!    read is not `WouldBlock`: the bit stays, so a FIN that came with the data is still seen.
+//!    A `WouldBlock` clears *every* bit that let its direction proceed, the sticky ones
+//!    (`READ_CLOSED`, `WRITE_CLOSED`, `ERROR`) included: the operation just proved them stale
+//!    (an `EPOLLERR` for a socket's error queue, say), and keeping them would make the retry
+//!    loop spin instead of parking the waker.
 //! 2. Both happen on the runtime's thread and never concurrently: events are dispatched
 //!    between task polls, so no event can land between a task's syscall and its clear.
 //! 3. The reader and the writer each have their own waker slot, so a read half and a write
@@ -22,7 +26,8 @@ pub(crate) const WRITABLE: u8 = 1 << 1;
 pub(crate) const READ_CLOSED: u8 = 1 << 2;
 /// Our write side is closed (peer reset or shut down): writes fail rather than block.
 pub(crate) const WRITE_CLOSED: u8 = 1 << 3;
-/// The socket has a pending error: the next operation in either direction reports it.
+/// `EPOLLERR`: the socket has an error, or something on its error queue; operations in either
+/// direction are tried (and report a socket error if there is one).
 pub(crate) const ERROR: u8 = 1 << 4;
 /// The runtime that owned the registration is gone: nothing will ever wake this source.
 pub(crate) const CLOSED_BY_SHUTDOWN: u8 = 1 << 5;
@@ -43,12 +48,10 @@ impl Direction {
         }
     }
 
-    /// The bit a `WouldBlock` in this direction clears.
+    /// The bits a `WouldBlock` in this direction clears: all that let it proceed, except the
+    /// final `CLOSED_BY_SHUTDOWN`.
     fn clear_mask(self) -> u8 {
-        match self {
-            Direction::Read => READABLE,
-            Direction::Write => WRITABLE,
-        }
+        self.ready_mask() & !CLOSED_BY_SHUTDOWN
     }
 }
 

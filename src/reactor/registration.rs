@@ -9,7 +9,9 @@
 //!    `WouldBlock` (see the invariants of `readiness`), and spends one unit of the task's
 //!    cooperative budget per completed operation.
 //! 3. A registration holds its reactor weakly: a source may outlive its runtime; it then
-//!    fails its operations with an error instead of waiting forever.
+//!    fails its operations with an error instead of waiting forever. Likewise a source polled
+//!    inside another runtime (or none) fails when it would have to wait: only its own reactor
+//!    can wake it.
 
 use std::io;
 use std::rc::{Rc, Weak};
@@ -26,6 +28,13 @@ pub(crate) struct Registration {
     io: Rc<ScheduledIo>,
     token: Token,
     reactor: Weak<Reactor>,
+}
+
+fn foreign_runtime() -> io::Error {
+    io::Error::other(
+        "this evloop I/O object was polled outside the runtime it was created in; \
+         it can only wait for readiness inside that runtime",
+    )
 }
 
 fn runtime_gone() -> io::Error {
@@ -54,11 +63,23 @@ impl Registration {
         cx: &mut Context<'_>,
         direction: Direction,
     ) -> Poll<io::Result<()>> {
-        ready!(self.io.poll_ready(cx, direction));
+        if self.io.poll_ready(cx, direction).is_pending() {
+            // About to wait for an event: only this source's own reactor can deliver it.
+            if !self.belongs_to_current_runtime() {
+                return Poll::Ready(Err(foreign_runtime()));
+            }
+            return Poll::Pending;
+        }
         if self.io.is_shut_down() {
             return Poll::Ready(Err(runtime_gone()));
         }
         Poll::Ready(Ok(()))
+    }
+
+    /// True if the runtime running on this thread is the one this source is registered with.
+    fn belongs_to_current_runtime(&self) -> bool {
+        context::with_current(|handle| Rc::as_ptr(&handle.reactor) == self.reactor.as_ptr())
+            .unwrap_or(false)
     }
 
     /// The last operation in `direction` returned `WouldBlock`.
@@ -79,8 +100,9 @@ impl Registration {
             ready!(self.poll_ready(cx, direction))?;
             match operation() {
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                    // The bit is cleared, so the next poll_ready parks the waker: this loop
-                    // runs at most twice.
+                    // Every bit that let this direction proceed is cleared, so the next
+                    // poll_ready parks the waker unless an event came in between (none can:
+                    // events are dispatched between polls). The loop runs at most twice.
                     self.clear_ready(direction);
                 }
                 result => {

@@ -293,19 +293,23 @@ impl Runtime {
                         let mut poll_main = || {
                             coop::with_budget(self.task_budget, || future.as_mut().poll(&mut cx))
                         };
-                        let polled = match &self.slow_poll {
-                            None => poll_main(),
-                            Some(detector) => detector.watch(poll_main, || TaskDescription {
+                        let (polled, slow) = match &self.slow_poll {
+                            None => (poll_main(), None),
+                            Some(detector) => detector.watch(poll_main),
+                        };
+                        if polled.is_pending() && main.sched.end_poll_pending() {
+                            executor.push_local(main.key);
+                        }
+                        if let (Some(held), Some(detector)) = (slow, &self.slow_poll) {
+                            let main_task = TaskDescription {
                                 id: main.key.id.0,
                                 name: Some("block_on".to_owned()),
                                 location: caller,
-                            }),
-                        };
+                            };
+                            detector.report(main_task, held);
+                        }
                         if let Poll::Ready(output) = polled {
                             return output;
-                        }
-                        if main.sched.end_poll_pending() {
-                            executor.push_local(main.key);
                         }
                     }
                 }

@@ -7,8 +7,10 @@
 //! # Invariants
 //!
 //! 1. It reads the clock twice per poll, and only when enabled: off, it costs one branch.
-//! 2. The report runs after the poll, with no runtime borrow held: a callback may spawn or
-//!    wake. A panicking callback propagates out of `block_on`.
+//! 2. The report runs after the poll *and* after the executor has recorded the poll's outcome
+//!    (the task re-queued, parked or completed), with no runtime borrow held: a callback may
+//!    spawn or wake, and one that panics propagates out of `block_on` without leaving a task
+//!    half-polled.
 
 use std::fmt;
 use std::panic::Location;
@@ -111,23 +113,23 @@ impl SlowPollDetector {
         SlowPollDetector { threshold, report }
     }
 
-    /// Runs `poll`; if it took longer than the threshold, reports the task `describe` gives.
-    pub(crate) fn watch<R>(
-        &self,
-        poll: impl FnOnce() -> R,
-        describe: impl FnOnce() -> TaskDescription,
-    ) -> R {
+    /// Runs `poll` and returns its output, with how long it took if that was over the
+    /// threshold. Reporting is a separate step ([`report`](Self::report)) so the caller can
+    /// finish its bookkeeping first: a report is user code and may panic.
+    pub(crate) fn watch<R>(&self, poll: impl FnOnce() -> R) -> (R, Option<Duration>) {
         let started = Instant::now();
         let output = poll();
         let held = started.elapsed();
-        if held >= self.threshold {
-            (self.report)(&SlowPoll {
-                task: describe(),
-                held,
-                threshold: self.threshold,
-            });
-        }
-        output
+        (output, (held >= self.threshold).then_some(held))
+    }
+
+    /// Reports one slow poll of `task`.
+    pub(crate) fn report(&self, task: TaskDescription, held: Duration) {
+        (self.report)(&SlowPoll {
+            task,
+            held,
+            threshold: self.threshold,
+        });
     }
 }
 

@@ -9,7 +9,8 @@
 //!    "deadline ≤ now": nothing fires early.
 //! 2. Only the loop reads the clock and advances the wheel ([`TimerDriver::fire_due`]); timer
 //!    futures only insert, update and remove entries.
-//! 3. Wakers are woken after the wheel's borrow ends.
+//! 3. No waker is cloned, woken or dropped while the wheel is borrowed: a foreign waker's
+//!    `clone`, `wake` and `drop` are user code, which may create or drop timers.
 
 use std::cell::RefCell;
 use std::time::{Duration, Instant};
@@ -57,25 +58,31 @@ impl TimerDriver {
     /// (the caller is ready now).
     pub(crate) fn insert(&self, deadline: Instant, waker: &Waker) -> Option<TimerKey> {
         let tick = self.deadline_tick(deadline);
-        let mut wheel = self.wheel.borrow_mut();
-        if tick <= wheel.elapsed() {
+        if tick <= self.wheel.borrow().elapsed() {
             return None;
         }
-        Some(wheel.insert(tick, waker.clone()))
+        // Cloning a foreign waker runs user code: not under the wheel's borrow.
+        let waker = waker.clone();
+        Some(self.wheel.borrow_mut().insert(tick, waker))
     }
 
     /// True once the entry fired; otherwise refreshes its waker.
     pub(crate) fn poll_fired(&self, key: TimerKey, waker: &Waker) -> bool {
-        let mut wheel = self.wheel.borrow_mut();
-        match wheel.get_mut(key) {
-            None => true,
-            Some(stored) => {
-                if !stored.will_wake(waker) {
-                    *stored = waker.clone();
-                }
-                false
-            }
+        match self.wheel.borrow_mut().get_mut(key) {
+            None => return true,
+            Some(stored) if stored.will_wake(waker) => return false,
+            Some(_) => {}
         }
+        // The task's waker changed. Cloning the new one and dropping the old one may run user
+        // code (a foreign waker), so neither happens under the wheel's borrow.
+        let fresh = waker.clone();
+        let old = self
+            .wheel
+            .borrow_mut()
+            .get_mut(key)
+            .map(|stored| std::mem::replace(stored, fresh));
+        drop(old);
+        false
     }
 
     /// Frees an entry (pending or fired). The old waker is dropped after the borrow ends.
