@@ -32,7 +32,7 @@ thread_local! {
     static CURRENT: RefCell<Option<Handle>> = const { RefCell::new(None) };
 }
 
-/// Makes `handle` current until dropped.
+/// Proof that a runtime is current on this thread: dropping it restores "no runtime".
 pub(crate) struct Enter {
     _not_send: std::marker::PhantomData<Rc<()>>,
 }

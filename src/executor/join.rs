@@ -6,7 +6,8 @@
 //!    dropping the handle *detaches* the task, which runs on; its output is dropped when the
 //!    last of the slab and the handle lets go of the cell.
 //! 2. `abort` only asks: it sets a flag and wakes the task; the executor drops the future the
-//!    next time it pops the task, within the current loop turn, on the runtime's thread.
+//!    next time it pops the task (in this loop turn unless more than `EVENT_INTERVAL` tasks
+//!    are queued ahead of it), on the runtime's thread, and never polls it again.
 
 use std::any::Any;
 use std::fmt;
@@ -43,8 +44,9 @@ impl<T> JoinHandle<T> {
         JoinHandle { cell }
     }
 
-    /// Cancels the task: its future is dropped, on the runtime's thread, before the runtime
-    /// next waits for I/O. Awaiting the handle then gives an error whose
+    /// Cancels the task: it is woken, and when the executor reaches it in the run queue it
+    /// drops the future, on the runtime's thread, instead of polling it. The task never runs
+    /// again. Awaiting the handle then gives an error whose
     /// [`is_cancelled`](JoinError::is_cancelled) is true. Aborting a finished task does nothing.
     ///
     /// ```

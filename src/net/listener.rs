@@ -62,6 +62,9 @@ impl TcpListener {
     }
 
     /// Waits for a connection and returns it with the peer's address.
+    ///
+    /// One task at a time should wait in `accept`: the listener keeps one waker for its read
+    /// direction, so a second task waiting at the same time takes the first one's place.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         poll_fn(|cx| self.poll_accept(cx)).await
     }

@@ -108,12 +108,12 @@ impl OwnedReadHalf {
         Ok(Rc::try_unwrap(self.stream).expect("only the two halves hold the stream"))
     }
 
-    /// The remote address.
+    /// The address of the peer at the other end of the connection.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.stream.peer_addr()
     }
 
-    /// The local address.
+    /// The address of this end of the connection (the port the kernel picked, for a client).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.stream.local_addr()
     }
@@ -125,12 +125,12 @@ impl OwnedWriteHalf {
         self.shutdown_on_drop = false;
     }
 
-    /// The remote address.
+    /// The address of the peer at the other end of the connection.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.stream.peer_addr()
     }
 
-    /// The local address.
+    /// The address of this end of the connection (the port the kernel picked, for a client).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.stream.local_addr()
     }

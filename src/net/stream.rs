@@ -83,12 +83,12 @@ impl TcpStream {
         TcpStream::from_mio(mio::net::TcpStream::from_std(stream))
     }
 
-    /// The remote address.
+    /// The address of the peer at the other end of the connection.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().peer_addr()
     }
 
-    /// The local address.
+    /// The address of this end of the connection (the port the kernel picked, for a client).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
     }

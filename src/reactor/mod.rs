@@ -33,11 +33,11 @@ use self::readiness::{
 pub(crate) use self::registration::PollEvented;
 use crate::executor::waker::Unpark;
 
-/// The token of the cross-thread `mio::Waker`; no registration can have it (index `u32::MAX`
-/// with generation `u32::MAX` is never allocated: see [`Reactor::register`]).
 #[cfg(not(target_pointer_width = "64"))]
 compile_error!("evloop packs a generation and a slab index into one 64-bit mio token");
 
+/// The token of the cross-thread `mio::Waker`; no registration can have it (index `u32::MAX`
+/// with generation `u32::MAX` is never allocated: see [`Reactor::register`]).
 pub(crate) const WAKE_TOKEN: Token = Token(usize::MAX);
 
 /// Events read from the kernel per `epoll_wait`.
@@ -46,10 +46,16 @@ pub(crate) const WAKE_TOKEN: Token = Token(usize::MAX);
 /// zero-timeout, wait in the following turn.
 pub(crate) const DEFAULT_MAX_EVENTS: usize = 1024;
 
+/// Owned by the runtime; registrations hold it weakly.
+///
+/// Borrow rules: `poll` and `events` are borrowed only inside [`Reactor::turn`]; `sources` is
+/// borrowed briefly to register, deregister or dispatch, never while a waker is woken or
+/// dropped (wakers are user code).
 pub(crate) struct Reactor {
     poll: RefCell<Poll>,
     events: RefCell<Events>,
     sources: RefCell<Slab<Rc<ScheduledIo>>>,
+    /// Generation of the next registration; never `u32::MAX` (see [`WAKE_TOKEN`]).
     next_generation: Cell<u32>,
     /// Reused buffer of wakers to wake after a dispatch.
     wake_later: RefCell<Vec<std::task::Waker>>,
@@ -151,7 +157,8 @@ impl Reactor {
         Ok(())
     }
 
-    /// Number of live registrations.
+    /// Registered sources: back to its earlier value once every I/O object created since has
+    /// been dropped (the tests check that nothing leaks).
     pub(crate) fn registrations(&self) -> usize {
         self.sources.borrow().len()
     }

@@ -19,8 +19,12 @@ use std::task::Waker;
 
 use super::wheel::{TimerKey, Wheel};
 
+/// One tick of the wheel is one millisecond: `epoll_wait` cannot wait for less, so a finer
+/// wheel would only add cascades, and network timeouts rarely need finer.
 const NANOS_PER_TICK: u128 = 1_000_000;
 
+/// Borrow rule: `wheel` is borrowed only briefly, never while a waker is cloned, woken or
+/// dropped (invariant 3).
 pub(crate) struct TimerDriver {
     start: Instant,
     wheel: RefCell<Wheel<Waker>>,
@@ -51,7 +55,7 @@ impl TimerDriver {
     fn tick_instant(&self, tick: u64) -> Instant {
         self.start
             .checked_add(Duration::from_millis(tick))
-            .unwrap_or_else(|| self.start + Duration::from_secs(86_400 * 365 * 30))
+            .unwrap_or_else(|| self.start + super::FAR_FUTURE)
     }
 
     /// Inserts a timer for `deadline`, or returns `None` if the wheel has already passed it
@@ -110,7 +114,7 @@ impl TimerDriver {
         Some(self.tick_instant(tick).saturating_duration_since(now))
     }
 
-    /// Number of pending timers.
+    /// Timers registered and not yet fired or dropped.
     pub(crate) fn pending(&self) -> usize {
         self.wheel.borrow().len()
     }

@@ -24,3 +24,8 @@ pub use self::interval::{Interval, MissedTickBehavior, interval, interval_at};
 pub use self::sleep::{Sleep, sleep, sleep_until};
 pub use self::timeout::timeout;
 pub use std::time::{Duration, Instant};
+
+/// What "never" means for a deadline: a sleep of `Duration::MAX` is clamped to this far
+/// ahead, because `Instant` cannot represent every `Duration` past now. Thirty years outlives
+/// any process, and stays well inside the range of `Instant` on every platform.
+pub(crate) const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);

@@ -51,11 +51,9 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 
 /// `start + duration`, or a date decades away if that overflows `Instant`.
 pub(crate) fn far_future_saturating(start: Instant, duration: Duration) -> Instant {
-    start.checked_add(duration).unwrap_or_else(|| {
-        start
-            .checked_add(Duration::from_secs(86_400 * 365 * 30))
-            .unwrap_or(start)
-    })
+    start
+        .checked_add(duration)
+        .unwrap_or_else(|| start.checked_add(super::FAR_FUTURE).unwrap_or(start))
 }
 
 /// The future of [`sleep`] and [`sleep_until`].
