@@ -20,6 +20,8 @@ enum Op {
     WakeRemote(usize),
     /// Let its next poll return `Ready`, and wake it.
     Complete(usize),
+    /// Wake it, and have it wake itself again during the poll that follows.
+    WakeDuringPoll(usize),
     /// Let the loop run until every owed poll happened.
     Settle,
 }
@@ -30,6 +32,7 @@ fn op() -> impl Strategy<Value = Op> {
         4 => (any::<usize>(), 1u8..4).prop_map(|(n, k)| Op::WakeLocal(n, k)),
         1 => any::<usize>().prop_map(Op::WakeRemote),
         1 => any::<usize>().prop_map(Op::Complete),
+        2 => any::<usize>().prop_map(Op::WakeDuringPoll),
         3 => Just(Op::Settle),
     ]
 }
@@ -39,6 +42,8 @@ struct ModelTask {
     owed: bool,
     expected_polls: usize,
     finishing: bool,
+    /// It will wake itself during its next poll: one more poll is owed after that one.
+    wakes_itself: bool,
     done: bool,
 }
 
@@ -84,10 +89,24 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                         model[i].finishing = true;
                     }
                 }
+                Op::WakeDuringPoll(n) if !probes.is_empty() => {
+                    let i = n % probes.len();
+                    if probes[i].polls() > 0 && !model[i].done {
+                        probes[i].wake_self_on_next_poll();
+                        probes[i].waker().wake();
+                        model[i].owed = true;
+                        model[i].wakes_itself = true;
+                    }
+                }
                 Op::Settle => {
                     for task in model.iter_mut().filter(|task| task.owed) {
                         task.owed = false;
                         task.expected_polls += 1;
+                        // A wake during a poll earns exactly one more poll, unless that poll
+                        // finished the task.
+                        if std::mem::take(&mut task.wakes_itself) && !task.finishing {
+                            task.expected_polls += 1;
+                        }
                         task.done |= task.finishing;
                     }
                     // Yield until every owed poll happened (a remote wake needs a loop turn),

@@ -43,6 +43,7 @@ pub struct ProbeState {
     waker: Rc<RefCell<Option<Waker>>>,
     finish: Rc<Cell<bool>>,
     in_poll: Rc<Cell<bool>>,
+    wake_self: Rc<Cell<bool>>,
 }
 
 impl ProbeState {
@@ -67,6 +68,11 @@ impl ProbeState {
         self.finish.set(true);
     }
 
+    /// Makes the next poll wake its own waker from inside `poll` (a wake during the poll).
+    pub fn wake_self_on_next_poll(&self) {
+        self.wake_self.set(true);
+    }
+
     /// A future that records each poll and stays pending until told to finish.
     pub fn future(&self) -> Probe {
         Probe(self.clone())
@@ -84,6 +90,9 @@ impl Future for Probe {
         state.in_poll.set(true);
         state.polls.set(state.polls.get() + 1);
         *state.waker.borrow_mut() = Some(cx.waker().clone());
+        if state.wake_self.replace(false) {
+            cx.waker().wake_by_ref();
+        }
         state.in_poll.set(false);
         if state.finish.get() {
             Poll::Ready(())

@@ -524,6 +524,11 @@ proptest! {
                 Op::Advance(delta) => {
                     let now = wheel.elapsed() + delta;
                     check_advance(&mut wheel, &mut model, now)?;
+                    // No spin: right after advancing to `now`, nothing left is due by `now`, so
+                    // the runtime's next wait must not be a zero timeout.
+                    if let Some(next) = wheel.next_deadline() {
+                        prop_assert!(next > now, "next_deadline {} not after now {}", next, now);
+                    }
                 }
                 Op::AdvanceBack(delta) => {
                     let now = wheel.elapsed().saturating_sub(delta);
