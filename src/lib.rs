@@ -54,10 +54,14 @@
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
+#[macro_use]
+mod macros;
+
 mod blocking;
 mod context;
 pub mod coop;
 mod executor;
+pub mod future;
 pub mod io;
 pub mod net;
 mod reactor;

@@ -525,13 +525,13 @@ fn a_task_can_inspect_and_poll_its_own_join_handle() {
         let (own, seen) = (slot.clone(), observed.clone());
         let handle = evloop::spawn(async move {
             yield_now().await;
-            let mut own = own.borrow_mut();
-            let handle = own.as_mut().expect("handle stored");
+            let mut handle = own.borrow_mut().take().expect("handle stored");
             let finished = handle.is_finished();
             let polled = std::future::poll_fn(|cx| {
-                Poll::Ready(std::pin::Pin::new(&mut *handle).poll(cx).is_pending())
+                Poll::Ready(std::pin::Pin::new(&mut handle).poll(cx).is_pending())
             })
             .await;
+            *own.borrow_mut() = Some(handle);
             seen.set(Some((finished, polled)));
         });
         *slot.borrow_mut() = Some(handle);

@@ -5,10 +5,12 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 mod builder;
+mod join_set;
 
 pub use self::builder::Builder;
 pub use crate::blocking::spawn_blocking;
 pub use crate::executor::{JoinError, JoinHandle};
+pub use join_set::JoinSet;
 
 /// Spawns `future` as a new task on the current runtime and returns its handle.
 ///
