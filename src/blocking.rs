@@ -19,10 +19,10 @@ use std::collections::VecDeque;
 use std::io;
 use std::panic::{AssertUnwindSafe, Location, catch_unwind, resume_unwind};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::task::Waker;
 use std::time::Duration;
 
 use crate::executor::JoinHandle;
+use crate::sync::threadsafe::oneshot;
 
 /// Most pool threads a runtime creates by default.
 ///
@@ -98,69 +98,6 @@ where
         },
         meta,
     )
-}
-
-/// A one-shot hand-off of a job's result from a pool thread to the waiting task.
-///
-/// TEMPORARY: replaced by `sync::threadsafe::oneshot` once that module lands.
-mod oneshot {
-    use super::*;
-    use std::future::Future;
-    use std::pin::Pin;
-    use std::task::{Context, Poll};
-
-    struct Slot<T> {
-        value: Option<T>,
-        waker: Option<Waker>,
-        sender_gone: bool,
-    }
-
-    pub(super) struct Sender<T>(Arc<Mutex<Slot<T>>>);
-    pub(super) struct Receiver<T>(Arc<Mutex<Slot<T>>>);
-
-    pub(super) fn channel<T>() -> (Sender<T>, Receiver<T>) {
-        let slot = Arc::new(Mutex::new(Slot {
-            value: None,
-            waker: None,
-            sender_gone: false,
-        }));
-        (Sender(slot.clone()), Receiver(slot))
-    }
-
-    impl<T> Sender<T> {
-        pub(super) fn send(self, value: T) -> Result<(), T> {
-            self.0.lock().unwrap_or_else(PoisonError::into_inner).value = Some(value);
-            Ok(())
-        }
-    }
-
-    impl<T> Drop for Sender<T> {
-        fn drop(&mut self) {
-            let waker = {
-                let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-                slot.sender_gone = true;
-                slot.waker.take()
-            };
-            if let Some(waker) = waker {
-                waker.wake();
-            }
-        }
-    }
-
-    impl<T> Future for Receiver<T> {
-        type Output = Result<T, ()>;
-        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T, ()>> {
-            let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(value) = slot.value.take() {
-                return Poll::Ready(Ok(value));
-            }
-            if slot.sender_gone {
-                return Poll::Ready(Err(()));
-            }
-            slot.waker = Some(cx.waker().clone());
-            Poll::Pending
-        }
-    }
 }
 
 /// The pool's state, shared by the runtime and its threads.

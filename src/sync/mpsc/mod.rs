@@ -1,0 +1,36 @@
+//! `mpsc`: multi-producer, single-consumer channels between tasks of the same runtime.
+//!
+//! - [`channel`]`(capacity)`: bounded. At most `capacity` values wait in the channel;
+//!   [`Sender::send`] waits for room (backpressure), senders waiting for room are served in
+//!   the order they started to wait, and [`Sender::try_send`] fails with `Full` instead.
+//! - [`unbounded_channel`]: [`UnboundedSender::send`] never waits (and never fails for lack of
+//!   room).
+//!
+//! Values arrive in the order they were sent (per channel, across all senders, in the order
+//! their sends completed). `recv` returns `None` once the buffer is drained and every sender
+//! is gone or the receiver was closed. When the receiver drops, the values still buffered are
+//! dropped at once.
+//!
+//! Both are local to the runtime's thread (`!Send`); they are a `VecDeque` behind an `Rc`.
+//!
+//! # Cancel safety
+//!
+//! | method | dropped while pending |
+//! |---|---|
+//! | `Receiver::recv`, `UnboundedReceiver::recv` | cancel-safe: no value is lost |
+//! | `Sender::send` | the value is dropped; the queue of waiting senders and the slots are unaffected (a slot granted to the dropped future goes to the next sender) |
+//! | `Sender::closed`, `UnboundedSender::closed` | cancel-safe |
+//!
+//! # Invariants
+//!
+//! See `chan.rs`: the buffer plus free and granted slots always add up to the capacity; no
+//! value enters after the receiver closed; every push and the last sender's drop wake the
+//! receiver.
+
+mod bounded;
+mod chan;
+pub mod error;
+mod unbounded;
+
+pub use bounded::{Receiver, Sender, channel};
+pub use unbounded::{UnboundedReceiver, UnboundedSender, unbounded_channel};

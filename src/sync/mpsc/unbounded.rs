@@ -1,0 +1,157 @@
+//! The unbounded channel: [`unbounded_channel`], [`UnboundedSender`], [`UnboundedReceiver`].
+
+use std::fmt;
+use std::future::poll_fn;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use super::chan::Chan;
+use super::error::{SendError, TryRecvError};
+
+/// A channel with no limit on buffered values: sending never waits.
+///
+/// Use it when the producer cannot wait (a callback, a destructor) or is naturally limited;
+/// otherwise prefer [`channel`](super::channel), whose backpressure keeps a fast producer from
+/// filling memory.
+///
+/// ```
+/// use evloop::sync::mpsc;
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let (tx, mut rx) = mpsc::unbounded_channel();
+///     for i in 0..3 {
+///         tx.send(i).unwrap();
+///     }
+///     drop(tx);
+///     let mut got = Vec::new();
+///     while let Some(i) = rx.recv().await {
+///         got.push(i);
+///     }
+///     assert_eq!(got, [0, 1, 2]);
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn unbounded_channel<T>() -> (UnboundedSender<T>, UnboundedReceiver<T>) {
+    let chan = Rc::new(Chan::new(None));
+    (
+        UnboundedSender { chan: chan.clone() },
+        UnboundedReceiver { chan },
+    )
+}
+
+/// A sending handle of an unbounded channel. Clone it for more producers.
+pub struct UnboundedSender<T> {
+    chan: Rc<Chan<T>>,
+}
+
+impl<T> UnboundedSender<T> {
+    /// Appends `value` and wakes the receiver; never waits. Fails, giving `value` back, if the
+    /// receiver was dropped or closed.
+    pub fn send(&self, value: T) -> Result<(), SendError<T>> {
+        if self.chan.is_closed() {
+            return Err(SendError(value));
+        }
+        self.chan.push(value);
+        Ok(())
+    }
+
+    /// True if the receiver was dropped or closed.
+    pub fn is_closed(&self) -> bool {
+        self.chan.is_closed()
+    }
+
+    /// Waits until the receiver is dropped or closed. Cancel-safe.
+    pub async fn closed(&self) {
+        self.chan.closed().await
+    }
+
+    /// True if both handles belong to the same channel.
+    pub fn same_channel(&self, other: &UnboundedSender<T>) -> bool {
+        Rc::ptr_eq(&self.chan, &other.chan)
+    }
+}
+
+impl<T> Clone for UnboundedSender<T> {
+    fn clone(&self) -> Self {
+        self.chan.add_sender();
+        UnboundedSender {
+            chan: self.chan.clone(),
+        }
+    }
+}
+
+impl<T> Drop for UnboundedSender<T> {
+    fn drop(&mut self) {
+        self.chan.drop_sender();
+    }
+}
+
+impl<T> fmt::Debug for UnboundedSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("mpsc::UnboundedSender")
+            .field("buffered", &self.chan.len())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+/// The receiving handle of an unbounded channel.
+pub struct UnboundedReceiver<T> {
+    chan: Rc<Chan<T>>,
+}
+
+impl<T> UnboundedReceiver<T> {
+    /// Receives the next value, waiting if none is buffered; `None` once the buffer is empty
+    /// and every sender is gone (or the receiver was closed).
+    ///
+    /// Cancel-safe: a value is taken out of the channel only by the poll that returns it.
+    pub async fn recv(&mut self) -> Option<T> {
+        poll_fn(|cx| self.chan.poll_recv(cx)).await
+    }
+
+    /// Polls for the next value; `Pending` stores `cx`'s waker (only the latest one is kept).
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        self.chan.poll_recv(cx)
+    }
+
+    /// Takes the next value if one is buffered, without waiting.
+    pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        self.chan.try_recv()
+    }
+
+    /// Stops the channel: sends fail from now on; buffered values can still be received.
+    pub fn close(&mut self) {
+        self.chan.close();
+    }
+
+    /// True if nothing more can be sent: the receiver was closed or every sender is gone.
+    pub fn is_closed(&self) -> bool {
+        self.chan.is_closed() || self.chan.senders() == 0
+    }
+
+    /// Values buffered right now.
+    pub fn len(&self) -> usize {
+        self.chan.len()
+    }
+
+    /// True if no value is buffered.
+    pub fn is_empty(&self) -> bool {
+        self.chan.len() == 0
+    }
+}
+
+impl<T> Drop for UnboundedReceiver<T> {
+    fn drop(&mut self) {
+        self.chan.drop_receiver();
+    }
+}
+
+impl<T> fmt::Debug for UnboundedReceiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("mpsc::UnboundedReceiver")
+            .field("buffered", &self.chan.len())
+            .field("senders", &self.chan.senders())
+            .finish()
+    }
+}
