@@ -1,4 +1,7 @@
-//! `TcpListener`: accepts connections.
+//! `TcpListener`: accepts connections, and keeps accepting through descriptor exhaustion
+//! (`accept_backoff`).
+
+mod accept_backoff;
 
 use std::fmt;
 use std::future::poll_fn;
@@ -6,7 +9,9 @@ use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::task::{Context, Poll, ready};
 
+use self::accept_backoff::{AcceptBackoff, is_resource_exhaustion};
 use super::{TcpStream, resolve};
+use crate::context;
 use crate::reactor::{Direction, PollEvented};
 
 /// A TCP socket listening for connections.
@@ -32,8 +37,16 @@ use crate::reactor::{Direction, PollEvented};
 /// })?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
+///
+/// # Running out of descriptors
+///
+/// `accept` does not return `EMFILE`, `ENFILE`, `ENOBUFS` or `ENOMEM`: it handles them (see
+/// [`poll_accept`](Self::poll_accept)) so that an accept loop neither spins nor stalls when
+/// the process runs out of descriptors, and resumes by itself once they free up. Each listener
+/// holds one spare descriptor (open on `/dev/null`) for this.
 pub struct TcpListener {
     io: PollEvented<mio::net::TcpListener>,
+    backoff: AcceptBackoff,
 }
 
 impl TcpListener {
@@ -58,6 +71,7 @@ impl TcpListener {
         listener.set_nonblocking(true)?;
         Ok(TcpListener {
             io: PollEvented::new(mio::net::TcpListener::from_std(listener))?,
+            backoff: AcceptBackoff::new(),
         })
     }
 
@@ -70,13 +84,82 @@ impl TcpListener {
     }
 
     /// Polls for a connection (for use in hand-written futures).
+    ///
+    /// # Out of descriptors
+    ///
+    /// Guaranteed: when `accept(2)` fails for lack of descriptors or kernel memory (`EMFILE`,
+    /// `ENFILE`, `ENOBUFS`, `ENOMEM`), the error is not returned; the task waits without
+    /// spinning, other tasks keep running, and accepting resumes by itself once descriptors
+    /// free up, without needing a new connection to arrive. `ECONNABORTED` (a client reset its
+    /// connection while it was queued) is skipped. Every other error is returned.
+    ///
+    /// How, at the time of writing:
+    ///
+    /// 1. the listener closes its spare descriptor, accepts the oldest queued connection into
+    ///    the freed slot, resets it (the client sees `ECONNRESET`), reopens the spare and goes
+    ///    on accepting: a full descriptor table sheds connections instead of queueing them;
+    /// 2. if that cannot free a slot, accepting pauses on a timer (50 ms, doubling up to 1 s,
+    ///    short again after a successful accept) and the syscall is retried when it ends, so
+    ///    accepting resumes at most a second after descriptors free up.
+    ///
+    /// [`exhausted_accepts`](Self::exhausted_accepts) and
+    /// [`shed_connections`](Self::shed_connections) count what happened.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        let (stream, peer) = ready!(self.io.poll_io(
-            cx,
-            Direction::Read,
-            mio::net::TcpListener::accept
-        ))?;
-        Poll::Ready(Ok((TcpStream::from_mio(stream)?, peer)))
+        loop {
+            ready!(self.backoff.poll_pause(cx));
+            let accepted = ready!(self.io.poll_io(
+                cx,
+                Direction::Read,
+                mio::net::TcpListener::accept
+            ));
+            match accepted {
+                Ok((stream, peer)) => {
+                    self.backoff.on_accept_ok();
+                    return Poll::Ready(Ok((TcpStream::from_mio(stream)?, peer)));
+                }
+                // The kernel already dropped that connection; the next one may be fine.
+                Err(error) if error.raw_os_error() == Some(libc::ECONNABORTED) => {}
+                Err(error) if is_resource_exhaustion(&error) => {
+                    self.backoff.on_exhaustion();
+                    // Outside a runtime there is no timer to pause on.
+                    if context::with_current(|_| ()).is_none() {
+                        return Poll::Ready(Err(error));
+                    }
+                    let shed = self
+                        .backoff
+                        .shed(|| self.io.get_ref().accept().map(|(stream, _)| stream));
+                    match shed {
+                        // One connection dropped; the queue may hold more.
+                        Some(Ok(())) => {}
+                        // The queue is empty. Linux reserves the descriptor before it looks at
+                        // the queue, so with a full table accept says `EMFILE`, never
+                        // `WouldBlock`: only this shedding accept can tell. Wait for the next
+                        // connection's edge, as after any `WouldBlock`.
+                        Some(Err(error)) if error.kind() == io::ErrorKind::WouldBlock => {
+                            self.io.registration().clear_ready(Direction::Read);
+                        }
+                        // No spare, or no room even with it closed: wait on the timer. The
+                        // readiness bit stays set, so the retry makes the syscall directly.
+                        _ => self.backoff.arm_pause(),
+                    }
+                }
+                Err(error) => return Poll::Ready(Err(error)),
+            }
+        }
+    }
+
+    /// How many accepts have failed for lack of descriptors or kernel memory so far.
+    ///
+    /// These failures are handled inside [`poll_accept`](Self::poll_accept) and never
+    /// returned; this count is how to see that they happened.
+    pub fn exhausted_accepts(&self) -> u64 {
+        self.backoff.exhaustions()
+    }
+
+    /// How many queued connections were accepted and reset at once because the process had no
+    /// descriptor to give them (see [`poll_accept`](Self::poll_accept)).
+    pub fn shed_connections(&self) -> u64 {
+        self.backoff.shed_count()
     }
 
     /// The address this listener is bound to.
