@@ -13,13 +13,23 @@
 //! file; the server echoes everything, then closes its side, which ends `nc`). Load it with
 //! `cargo run --release --example echo-client -- --conns 100 --depth 16`.
 //!
+//! On SIGINT (Ctrl-C) or SIGTERM (`kill PID`) it shuts down gracefully: it stops accepting
+//! (new connections are refused), prints `shutting down: waiting up to 5000 ms for 3
+//! connections`, lets the open connections finish for up to `--grace-ms` (default 5000), drops
+//! the ones still open after that (and says how many), and exits with status 0.
+//!
 //! `echo-server-threads` is the same server on one OS thread per connection, for comparison.
 
+use std::cell::Cell;
 use std::io;
 use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::Duration;
 
 use evloop::io::{AsyncReadExt, AsyncWriteExt};
 use evloop::net::{TcpListener, TcpStream};
+use evloop::signal::unix::{SignalKind, signal};
+use evloop::sync::Notify;
 
 #[path = "support/args.rs"]
 mod args;
@@ -36,10 +46,18 @@ fn main() -> io::Result<()> {
     // Without a runtime (no epoll instance, out of descriptors) there is nothing to serve with.
     let runtime = evloop::Runtime::new()?;
     runtime.block_on(serve(config))
+    // `block_on` has returned, but connections still open after the grace period are tasks
+    // that stay in the runtime; dropping it here, at the end of `main`, drops them, which
+    // closes their sockets.
 }
 
-/// Accepts connections forever, one echo task each.
+/// Accepts connections, one echo task each, until SIGINT or SIGTERM; then shuts down.
 async fn serve(config: server::Config) -> io::Result<()> {
+    // The signal handlers first, before the port is announced: whoever learns the port may
+    // send SIGTERM, and from here on it no longer kills the process. Fails only if the process
+    // is out of descriptors (for the self-pipe) before it even started serving.
+    let mut interrupts = signal(SignalKind::interrupt())?;
+    let mut terminations = signal(SignalKind::terminate())?;
     // The address is taken or not ours to bind: there is nothing to serve, so the error ends
     // the program (and `main` prints it).
     let listener = TcpListener::bind(config.addr).await?;
@@ -47,12 +65,29 @@ async fn serve(config: server::Config) -> io::Result<()> {
     let local_addr = listener.local_addr()?;
     // Nobody can learn the port if stdout is gone; stopping beats serving unannounced.
     server::announce(local_addr)?;
+    let connections = Rc::new(OpenConnections::default());
     loop {
-        match listener.accept().await {
+        // The signals come first (`select!` is biased): under a storm of connections the
+        // listener is always ready, and a shutdown must not wait for the storm to end. Every
+        // future here is cancel-safe: a signal that arrives while the loop is elsewhere (say,
+        // pausing after EMFILE) is seen at the next `recv`, and a connection the kernel queued
+        // stays queued until the next `accept` (or is refused when the listener closes).
+        let accepted = evloop::select! {
+            // `None` only outside a runtime, which cannot happen here: the branch is disabled.
+            Some(()) = interrupts.recv() => break,
+            Some(()) = terminations.recv() => break,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
             Ok((stream, peer)) => {
                 // Dropping the JoinHandle detaches the task: the accept loop never waits for a
-                // connection, and whatever happens to a connection stays inside its task.
-                drop(evloop::spawn(echo(stream, peer, config.buf)));
+                // connection, and whatever happens to a connection stays inside its task. The
+                // guard counts the connection as open until the task ends or is dropped.
+                let guard = connections.open();
+                drop(evloop::spawn(async move {
+                    echo(stream, peer, config.buf).await;
+                    drop(guard);
+                }));
             }
             Err(e) if server::is_out_of_resources(&e) => {
                 // The connection stays queued and the listener stays readable, so accepting at
@@ -70,6 +105,75 @@ async fn serve(config: server::Config) -> io::Result<()> {
                 // goes on.
                 eprintln!("accept: {e}");
             }
+        }
+    }
+    shut_down(listener, &connections, config.grace).await
+}
+
+/// Stops accepting, then waits up to `grace` for the open connections to end by themselves.
+///
+/// Returns `Ok` either way: a server asked to stop that stops has succeeded. Connections still
+/// open when it returns are dropped with the runtime (see `main`).
+async fn shut_down(
+    listener: TcpListener,
+    connections: &OpenConnections,
+    grace: Duration,
+) -> io::Result<()> {
+    // Closing the listening socket makes the kernel refuse new connections (and reset the ones
+    // still queued, never accepted) instead of queueing them for a server that is leaving.
+    drop(listener);
+    println!(
+        "shutting down: waiting up to {} ms for {} connections",
+        grace.as_millis(),
+        connections.count()
+    );
+    match evloop::time::timeout(grace, connections.all_closed()).await {
+        Ok(()) => println!("shut down: every connection finished"),
+        Err(_elapsed) => println!(
+            "shut down: grace period over, dropping {} connections still open",
+            connections.count()
+        ),
+    }
+    Ok(())
+}
+
+/// The number of connections whose echo task has not ended, and a way to wait until it is 0.
+#[derive(Default)]
+struct OpenConnections {
+    count: Cell<usize>,
+    /// Notified (one stored permit) whenever `count` drops to zero.
+    closed: Notify,
+}
+
+/// Counts one connection as open from its creation to its drop, which happens when the echo
+/// task ends, or when the runtime drops the task unfinished.
+struct ConnectionGuard(Rc<OpenConnections>);
+
+impl OpenConnections {
+    fn open(self: &Rc<Self>) -> ConnectionGuard {
+        self.count.set(self.count.get() + 1);
+        ConnectionGuard(self.clone())
+    }
+
+    fn count(&self) -> usize {
+        self.count.get()
+    }
+
+    /// Completes once no connection is open.
+    async fn all_closed(&self) {
+        // A permit left over from an earlier drop to zero only costs one more look.
+        while self.count.get() > 0 {
+            self.closed.notified().await;
+        }
+    }
+}
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        let count = self.0.count.get() - 1;
+        self.0.count.set(count);
+        if count == 0 {
+            self.0.closed.notify_one();
         }
     }
 }

@@ -24,12 +24,22 @@ pub const DEFAULT_BUF: usize = 4096;
 /// connections time to close and free what they hold, while adding little delay for the queue.
 pub const OUT_OF_RESOURCES_BACKOFF: Duration = Duration::from_millis(50);
 
+/// How long open connections may go on after SIGINT or SIGTERM unless `--grace-ms` says
+/// otherwise: long enough for a client to finish an exchange in progress, short enough that a
+/// service manager (systemd waits 90 s before SIGKILL) never has to kill the server.
+pub const DEFAULT_GRACE_MS: u64 = 5000;
+
 /// A server's settings, from its command line.
 pub struct Config {
     /// The address to listen on; port 0 lets the system pick a free port.
     pub addr: SocketAddr,
     /// The size of the one buffer each connection reads into and echoes from.
     pub buf: usize,
+    /// On SIGINT or SIGTERM, how long open connections may finish before the server exits.
+    // echo-server-threads compiles this file too but keeps the default action of both
+    // signals (it ends at once), so in that binary the field is never read.
+    #[allow(dead_code, reason = "only echo-server shuts down gracefully")]
+    pub grace: Duration,
 }
 
 /// Parses the server flags (`--help` prints `about` and the usage) and raises the descriptor
@@ -38,16 +48,20 @@ pub struct Config {
 pub fn setup(example: &str, about: &str) -> Config {
     let usage = format!(
         "{about}\n\n\
-         Usage: cargo run --release --example {example} -- [--addr HOST:PORT] [--buf BYTES]\n\n\
+         Usage: cargo run --release --example {example} -- [--addr HOST:PORT] [--buf BYTES] [--grace-ms MS]\n\n\
          Options:\n  \
          --addr HOST:PORT  address to listen on; port 0 picks a free port (default {DEFAULT_ADDR})\n  \
          --buf BYTES       size of each connection's read buffer (default {DEFAULT_BUF})\n  \
+         --grace-ms MS     on SIGINT or SIGTERM, stop accepting and let open connections\n                    \
+         finish for up to MS milliseconds, then exit (default {DEFAULT_GRACE_MS}; echo-server\n                    \
+         only: echo-server-threads ends at once)\n  \
          -h, --help        print this help\n"
     );
-    let flags = Flags::from_env(usage, &["--addr", "--buf"]);
+    let flags = Flags::from_env(usage, &["--addr", "--buf", "--grace-ms"]);
     let config = Config {
         addr: flags.addr("--addr", DEFAULT_ADDR),
         buf: flags.count("--buf", DEFAULT_BUF),
+        grace: Duration::from_millis(flags.value("--grace-ms", DEFAULT_GRACE_MS)),
     };
     if let Err(e) = fd_limit::raise_nofile_limit(u64::MAX) {
         // Not fatal: the server works under the old limit, and when it is reached the accept
