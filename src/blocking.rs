@@ -72,16 +72,19 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    let handle = crate::context::expect_current("evloop::task::spawn_blocking");
+    // Owned clones, not a borrow: dropping a job that could not start runs user destructors.
+    let (pool, executor) = crate::context::with_runtime("evloop::task::spawn_blocking", |handle| {
+        (handle.blocking.clone(), handle.executor.clone())
+    });
     let (result_tx, result_rx) = oneshot::channel();
     let job: Job = Box::new(move || {
         let result = catch_unwind(AssertUnwindSafe(f));
         // The task stopped waiting (aborted, or the runtime is gone): nobody wants the result.
         let _ = result_tx.send(result);
     });
-    let start_error = handle.blocking.submit(job).err();
+    let start_error = pool.submit(job).err();
     let meta = crate::task::Builder::new().meta(Location::caller());
-    handle.executor.spawn(
+    executor.spawn(
         async move {
             match result_rx.await {
                 Ok(Ok(value)) => value,

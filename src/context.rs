@@ -91,9 +91,11 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Handle) -> R) -> Option<R> {
         .flatten()
 }
 
-/// The current runtime, or a panic that names `what` was used outside of one.
-pub(crate) fn expect_current(what: &str) -> Handle {
-    with_current(Handle::clone).unwrap_or_else(|| {
+/// Runs `f` with the current runtime, or panics with a message naming `what` if there is
+/// none. Borrows the handle rather than cloning its four `Rc`s: this is on every spawn and
+/// every timer registration. `f` must not run user code (invariant 3).
+pub(crate) fn with_runtime<R>(what: &str, f: impl FnOnce(&Handle) -> R) -> R {
+    with_current(f).unwrap_or_else(|| {
         panic!("{what} must be called from inside an evloop runtime (Runtime::block_on)")
     })
 }

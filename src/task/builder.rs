@@ -43,9 +43,9 @@ impl Builder {
         F: Future + 'static,
     {
         let meta = self.meta(Location::caller());
-        crate::context::expect_current("evloop::spawn")
-            .executor
-            .spawn(future, meta)
+        crate::context::with_runtime("evloop::spawn", |handle| {
+            handle.executor.spawn(future, meta)
+        })
     }
 
     pub(crate) fn meta(self, location: &'static Location<'static>) -> TaskMeta {

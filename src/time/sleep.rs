@@ -112,7 +112,9 @@ impl Sleep {
             // Polled by another runtime (or none): move the entry to the current one.
             self.disarm();
         }
-        let driver = context::expect_current("polling evloop::time::Sleep").timers;
+        let driver = context::with_runtime("polling evloop::time::Sleep", |handle| {
+            handle.timers.clone()
+        });
         match driver.insert(self.deadline, cx.waker()) {
             None => true,
             Some(key) => {
