@@ -10,7 +10,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::time::Duration;
 
-use counters::{DropCounter, DropToken, ProbeState, settle};
+use counters::{DropCounter, DropToken, ProbeState, panic_message, settle};
 use evloop::Runtime;
 use evloop::future::{Either, join, join_all, select, select_all};
 use evloop::task::{JoinSet, yield_now};
@@ -28,14 +28,6 @@ fn runtime() -> Runtime {
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
-}
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_default()
 }
 
 /// `future`, holding `token` until it is dropped (completed or not).

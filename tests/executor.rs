@@ -10,20 +10,12 @@ use std::pin::pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use counters::{DropCounter, ProbeState, settle};
+use counters::{DropCounter, ProbeState, panic_message, settle};
 use evloop::Runtime;
 use evloop::task::{JoinHandle, yield_now};
 
 fn runtime() -> Runtime {
     Runtime::new().expect("create runtime")
-}
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_default()
 }
 
 /// Polls `future` once with a no-op waker, outside of any runtime.

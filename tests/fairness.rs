@@ -10,7 +10,7 @@ use std::cell::Cell;
 use std::future::poll_fn;
 use std::io::{self, ErrorKind, Write as _};
 use std::mem::MaybeUninit;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use evloop::coop::TASK_BUDGET;
 use evloop::io::{AsyncReadExt, AsyncWriteExt};
-use evloop::net::{TcpListener, TcpStream};
+use evloop::net::TcpStream;
 use evloop::task::yield_now;
 use evloop::time::{sleep, timeout};
 
@@ -110,15 +110,6 @@ fn on_own_thread<T: Send + 'static>(what: &str, work: impl FnOnce() -> T + Send 
     }
 }
 
-/// Binds a listener on a free loopback port and returns it with its address.
-async fn listen() -> (TcpListener, SocketAddr) {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .await
-        .expect("bind 127.0.0.1:0");
-    let addr = listener.local_addr().expect("listener's local address");
-    (listener, addr)
-}
-
 #[test]
 fn self_waking_task_does_not_starve_a_timer() {
     let (spinner_end, slept, spins_during_sleep) = on_own_thread("spinner and timer", || {
@@ -159,7 +150,7 @@ fn self_waking_task_does_not_starve_a_socket() {
                 let spins = Rc::new(Cell::new(0));
                 let spinner = evloop::spawn(spin_until_stopped(stop.clone(), spins.clone()));
 
-                let (listener, addr) = listen().await;
+                let (listener, addr) = support::listen().await;
                 let server = evloop::spawn(async move {
                     let (mut stream, _) = listener.accept().await?;
                     let mut message = [0; 4];
@@ -289,7 +280,7 @@ fn always_ready_socket_reader_yields_to_a_timer_and_other_tasks() {
         let flood_stop = Arc::new(AtomicBool::new(false));
         let flooded = Arc::new(AtomicUsize::new(0));
         let rt = rt();
-        let (listener, addr) = rt.block_on(listen());
+        let (listener, addr) = rt.block_on(support::listen());
         let flooder = thread::spawn({
             let flood_stop = flood_stop.clone();
             let flooded = flooded.clone();
@@ -401,7 +392,7 @@ fn runtime_waiting_on_a_silent_socket_uses_no_cpu() {
     let (cpu, elapsed, waited) = on_own_thread("runtime blocked on a silent socket", || {
         let rt = rt();
         rt.block_on(async {
-            let (listener, addr) = listen().await;
+            let (listener, addr) = support::listen().await;
             let _client = TcpStream::connect(addr).await.unwrap();
             let (mut server, _) = listener.accept().await.unwrap();
 

@@ -35,18 +35,9 @@ const OP_LIMIT: Duration = Duration::from_secs(5);
 /// segment's worth, mostly primes, so that writes line up with no read buffer size.
 const CHUNK_SIZES: [usize; 8] = [1, 13, 509, 4093, 9001, 2, 1500, 65_521];
 
-/// Binds a listener on a free loopback port and returns it with its address.
-async fn listen() -> (TcpListener, SocketAddr) {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .await
-        .expect("bind 127.0.0.1:0");
-    let addr = listener.local_addr().expect("listener's local address");
-    (listener, addr)
-}
-
 /// A connected pair: `(client, server side)`, both in the current runtime.
 async fn connected_pair() -> (TcpStream, TcpStream) {
-    let (listener, addr) = listen().await;
+    let (listener, addr) = support::listen().await;
     let client = TcpStream::connect(addr)
         .await
         .expect("connect to own listener");
@@ -198,7 +189,7 @@ fn echo_of_100_concurrent_connections_is_byte_exact_and_releases_everything() {
 
     let rt = rt();
     rt.block_on(with_deadline(TEST_LIMIT, "100 echo clients", async {
-        let (listener, addr) = listen().await;
+        let (listener, addr) = support::listen().await;
         let open = Rc::new(Cell::new(0));
         let most_open = Rc::new(Cell::new(0));
         let server = evloop::spawn({
@@ -270,7 +261,7 @@ fn half_closed_client_still_reads_the_whole_echo_until_eof() {
     const BYTES: usize = 48 * 1024;
 
     rt().block_on(with_deadline(TEST_LIMIT, "half-close", async {
-        let (listener, addr) = listen().await;
+        let (listener, addr) = support::listen().await;
         let server = evloop::spawn(async move {
             let (mut stream, _) = listener.accept().await?;
             let mut buf = vec![0; 3000];
@@ -312,7 +303,7 @@ fn data_and_fin_queued_before_accept_are_read_then_eof() {
     const PAYLOAD: &[u8] = b"data and FIN, queued before anyone listened for them";
 
     rt().block_on(with_deadline(TEST_LIMIT, "data+FIN before accept", async {
-        let (listener, addr) = listen().await;
+        let (listener, addr) = support::listen().await;
         let peer = thread::spawn(move || {
             // Connecting needs no accept(): the kernel completes the handshake from its backlog.
             let mut stream = std::net::TcpStream::connect(addr).expect("peer connects");
@@ -340,7 +331,7 @@ fn data_and_fin_in_one_edge_wake_a_parked_reader_for_both() {
     const PAYLOAD: &[u8] = b"data and FIN, one segment, one edge";
 
     rt().block_on(with_deadline(TEST_LIMIT, "data+FIN in one edge", async {
-        let (listener, addr) = listen().await;
+        let (listener, addr) = support::listen().await;
         let (go, wait_for_go) = mpsc::channel::<()>();
         let (done, wait_for_done) = mpsc::channel::<()>();
         let peer = thread::spawn(move || {
@@ -415,7 +406,7 @@ fn borrowed_halves_read_and_write_concurrently_in_one_task() {
     const BYTES: usize = 4 * 1024 * 1024;
 
     rt().block_on(with_deadline(TEST_LIMIT, "borrowed split", async {
-        let (listener, addr) = listen().await;
+        let (listener, addr) = support::listen().await;
         let server = evloop::spawn(async move {
             let (stream, _) = listener.accept().await?;
             echo(stream, BYTES).await
@@ -468,7 +459,7 @@ fn owned_halves_read_and_write_concurrently_in_two_tasks() {
 
     let rt = rt();
     rt.block_on(with_deadline(TEST_LIMIT, "owned split", async {
-        let (listener, addr) = listen().await;
+        let (listener, addr) = support::listen().await;
         let server = evloop::spawn(async move {
             let (stream, _) = listener.accept().await?;
             echo(stream, BYTES).await
@@ -614,7 +605,7 @@ fn connect_to_a_closed_port_is_refused() {
 #[test]
 fn peer_reset_ends_a_waiting_read_without_hanging() {
     rt().block_on(with_deadline(TEST_LIMIT, "reset", async {
-        let (listener, addr) = listen().await;
+        let (listener, addr) = support::listen().await;
         let (go, wait_for_go) = mpsc::channel::<()>();
         let peer = thread::spawn(move || {
             let stream = std::net::TcpStream::connect(addr).expect("peer connects");
@@ -661,7 +652,7 @@ fn peer_reset_ends_a_waiting_read_without_hanging() {
 #[test]
 fn addresses_and_nodelay_are_reported_and_set() {
     rt().block_on(with_deadline(TEST_LIMIT, "addresses", async {
-        let (listener, addr) = listen().await;
+        let (listener, addr) = support::listen().await;
         assert_eq!(addr.ip(), Ipv4Addr::LOCALHOST);
         assert_ne!(addr.port(), 0, "port 0 was replaced by the port picked");
 

@@ -1,4 +1,4 @@
-//! Drop- and poll-counting futures: they make executor tests exact.
+//! Drop- and poll-counting futures, which make executor tests exact, and `panic_message`.
 
 #![allow(dead_code)] // each test file uses a different subset
 
@@ -107,4 +107,13 @@ pub async fn settle(n: usize) {
     for _ in 0..n {
         evloop::task::yield_now().await;
     }
+}
+
+/// The message of a panic payload made by `panic!` (empty for other payloads).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
 }

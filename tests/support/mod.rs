@@ -81,3 +81,12 @@ pub async fn join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
     })
     .await
 }
+
+/// Binds a listener on a free loopback port and returns it with its address.
+pub async fn listen() -> (evloop::net::TcpListener, std::net::SocketAddr) {
+    let listener = evloop::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+        .await
+        .expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("listener's local address");
+    (listener, addr)
+}
