@@ -20,7 +20,8 @@ SERVERS="echo-server echo-server-threads"
 
 cargo build --release --quiet --example echo-server --example echo-server-threads --example echo-client
 bin=target/release/examples
-pin() { if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then taskset -c "$1" "${@:2}"; else "${@:2}"; fi; }
+# `exec`, so that `pin ... &` leaves $! naming the program itself, not a subshell around it.
+pin() { if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then exec taskset -c "$1" "${@:2}"; else exec "${@:2}"; fi; }
 
 # Starts a server on a free port; prints "PID ADDR".
 start_server() {
