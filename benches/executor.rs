@@ -10,12 +10,16 @@ use std::rc::Rc;
 use std::sync::mpsc;
 use std::task::{Poll, Waker};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use evloop::Runtime;
+
+#[path = "support/setup.rs"]
+mod setup;
+
 use evloop::sync::{Notify, threadsafe};
 use evloop::task::yield_now;
+use setup::{config, runtime};
 
 #[path = "support/scale.rs"]
 mod scale;
@@ -24,17 +28,6 @@ use scale::rescale;
 
 /// Tasks spawned before the first join, as issue 3 asks.
 const SPAWN_BATCH: u64 = 10_000;
-
-fn runtime() -> Runtime {
-    Runtime::new().expect("creating an evloop runtime")
-}
-
-fn config() -> Criterion {
-    Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-        .sample_size(50)
-}
 
 /// Spawn + join of a trivial task (`async {}`), in batches of 10,000 spawns followed by
 /// 10,000 joins; reported per task.

@@ -5,22 +5,19 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use evloop::Runtime;
+
+#[path = "support/setup.rs"]
+mod setup;
+
 use evloop::io::{AsyncReadExt, AsyncWriteExt};
 use evloop::net::{TcpListener, TcpStream};
+use setup::{config, runtime};
 
 /// The message size of issue 3's TCP benchmark.
 const MESSAGE: usize = 64;
-
-fn config() -> Criterion {
-    Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-        .sample_size(50)
-}
 
 /// Binds a listener on loopback and spawns a task that echoes one connection, 64 bytes at a
 /// time, until the peer closes it; returns the listener's address.
@@ -53,7 +50,7 @@ async fn echo_one(listener: TcpListener) -> io::Result<()> {
 /// server, most of it in the kernel (`TCP_NODELAY` is set on both ends, so Nagle adds no
 /// delay).
 fn tcp_round_trip(c: &mut Criterion) {
-    let rt = Runtime::new().expect("creating an evloop runtime");
+    let rt = runtime();
     let mut client = rt
         .block_on(async {
             let addr = spawn_echo_server().await?;

@@ -9,8 +9,12 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use evloop::Runtime;
+
+#[path = "support/setup.rs"]
+mod setup;
+
 use evloop::time::{Sleep, sleep, sleep_until};
+use setup::{config, runtime};
 
 #[path = "support/cpu_time.rs"]
 mod cpu_time;
@@ -29,17 +33,6 @@ const BATCH: usize = 10_000;
 const FIRE_COUNT: usize = 100_000;
 /// Deadlines of `timers_fire` are drawn from `0..FIRE_SPREAD`, so one batch lasts ~50 ms.
 const FIRE_SPREAD: Duration = Duration::from_millis(50);
-
-fn runtime() -> Runtime {
-    Runtime::new().expect("creating an evloop runtime")
-}
-
-fn config() -> Criterion {
-    Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-        .sample_size(50)
-}
 
 /// `BATCH` random durations between 1 s and 61 s: far enough that no timer fires while a
 /// batch is timed, spread over several levels of the wheel.
