@@ -1,0 +1,1 @@
+//! Peers for evloop's benchmarks (see the crate description).
