@@ -185,6 +185,68 @@ fn a_detached_tasks_output_is_dropped_when_it_finishes() {
     assert_eq!(drops.count(), 1);
 }
 
+/// A task's cell is its own waker, so a waker held by another thread can outlive every
+/// reference on the runtime's thread. The task's output (here `!Send`) must still be dropped on
+/// the runtime's thread, before that waker goes: at the finish for a detached task, by the
+/// handle's drop otherwise.
+fn check_output_dropped_on_runtime_thread(detach_before_finish: bool) {
+    use std::sync::{Arc, Mutex, mpsc};
+    use std::thread::{self, ThreadId};
+
+    struct ThreadBound {
+        _not_send: Rc<()>,
+        dropped_on: Arc<Mutex<Option<ThreadId>>>,
+    }
+    impl Drop for ThreadBound {
+        fn drop(&mut self) {
+            *self.dropped_on.lock().unwrap() = Some(thread::current().id());
+        }
+    }
+
+    let rt = runtime();
+    let dropped_on = Arc::new(Mutex::new(None));
+    let (waker_tx, waker_rx) = mpsc::channel::<Waker>();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let holder = thread::spawn(move || {
+        let waker = waker_rx.recv().unwrap();
+        release_rx.recv().unwrap();
+        drop(waker);
+    });
+    rt.block_on(async {
+        let record = dropped_on.clone();
+        let handle = evloop::spawn(async move {
+            let waker = std::future::poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
+            waker_tx.send(waker).unwrap();
+            settle(2).await;
+            ThreadBound {
+                _not_send: Rc::new(()),
+                dropped_on: record,
+            }
+        });
+        if detach_before_finish {
+            drop(handle);
+            settle(5).await;
+        } else {
+            settle(5).await;
+            assert!(handle.is_finished());
+            drop(handle);
+        }
+    });
+    assert_eq!(*dropped_on.lock().unwrap(), Some(thread::current().id()));
+    release_tx.send(()).unwrap();
+    holder.join().unwrap();
+}
+
+#[test]
+fn a_detached_output_is_dropped_on_the_runtime_thread_while_another_thread_holds_a_waker() {
+    check_output_dropped_on_runtime_thread(true);
+}
+
+#[test]
+fn an_unread_output_is_dropped_with_its_handle_while_another_thread_holds_a_waker() {
+    check_output_dropped_on_runtime_thread(false);
+}
+
 #[test]
 fn a_panicking_task_reports_through_join_and_the_runtime_goes_on() {
     let rt = runtime();

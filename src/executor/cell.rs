@@ -1,55 +1,116 @@
-//! The task cell: one allocation holding a task's future, then its output.
+//! The task cell: one allocation holding a task's future (then its output), its schedule
+//! state, and everything its waker needs.
 //!
-//! The task slab and the task's [`JoinHandle`](crate::task::JoinHandle) share the cell through
-//! an `Rc`: the slab's reference lives as long as the task runs, the handle's as long as the
-//! user keeps it. The cell never leaves the runtime's thread.
+//! The cell lives in an `Arc` shared by three kinds of owner: the task slab (while the task
+//! runs), the task's [`JoinHandle`](crate::task::JoinHandle) (while the user keeps it), and
+//! every `Waker` of the task: the cell *is* the waker (`impl Wake for TaskCell`), so spawning
+//! a task allocates once, and cloning its waker allocates nothing.
 //!
 //! # Invariants
 //!
 //! 1. The stage only moves forward: `Running(future) → Consumed → Finished(output)`, and
-//!    `Finished → Consumed` when the handle takes the output.
-//! 2. The future is pinned: it lives inline in the `Rc` allocation and is never moved out; it is
-//!    dropped in place by overwriting the stage, never by `mem::replace`.
+//!    `Finished → Consumed` when the handle takes the output (or is dropped without it).
+//! 2. The future is pinned: it lives inline in the `Arc` allocation and is never moved out; it
+//!    is dropped in place by overwriting the stage, never by `mem::replace`.
 //! 3. A poll, a cancellation and a handle's read never overlap: each holds the stage's
 //!    `RefCell` borrow. The only user code that runs under that borrow is the future's own
-//!    `poll` and `drop`; if they reach their own `JoinHandle`, the handle sees the borrow and
-//!    answers from `Header::finished` or returns `Pending` instead of borrowing again. The
-//!    joiner's waker is woken only after the borrow ends.
+//!    `poll` and `drop` and the output's `drop`; if they reach their own `JoinHandle`, the
+//!    handle sees the borrow and answers from the `FINISHED` flag or returns `Pending` instead
+//!    of borrowing again. The joiner's waker is woken only after the borrow ends.
 //! 4. Panics from the future's `poll` and `drop` are caught here and become the task's
 //!    [`JoinError`]; they never unwind into the executor.
+//! 5. Thread confinement. Wakers may be cloned, woken and dropped on any thread, so the cell is
+//!    declared `Send + Sync` by hand (below). This holds because:
+//!    - from another thread only `Wake` runs, and it reads only the schedule state (atomic),
+//!      the key (immutable) and `shared` (`Sync`);
+//!    - the last reference may be dropped on another thread, so once both owners on the
+//!      runtime's thread (the slab and the handle) have let go, the stage holds neither the
+//!      future nor the output: the slab lets go only after the future was dropped (the task
+//!      completed, was cancelled, or its runtime shut down); an output is stored only while a
+//!      handle wants it (`JOIN_INTEREST`), and the handle's `Drop` drops an output it never
+//!      took. What can be left (`Consumed`, a `JoinError`, the joiner's `Waker`) is `Send`;
+//!    - every other field (`flags`, `join_waker`, `stage`) is touched only through the slab or
+//!      the handle, which never leave the runtime's thread (the handle is `!Send`).
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::panic::Location;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Wake, Waker};
 
 use super::join::JoinError;
-use super::waker::{TaskId, TaskWaker};
+use super::waker::{ScheduleState, Shared, TaskId, TaskKey, wake_task};
+
+/// Set by `JoinHandle::abort`; the executor cancels instead of polling.
+const CANCEL_REQUESTED: u8 = 1 << 0;
+/// Set once the task has finished (output or error stored, or dropped for want of a handle);
+/// readable while the stage is borrowed.
+const FINISHED: u8 = 1 << 1;
+/// Set while a `JoinHandle` for the task exists: only then is an output stored.
+const JOIN_INTEREST: u8 = 1 << 2;
+/// Set if the task was spawned with a name (kept in the executor's side table, not here).
+const NAMED: u8 = 1 << 3;
 
 /// The parts of a task that do not depend on its future's type.
+///
+/// Laid out to pack: a task's whole overhead beyond its future is one `Arc` allocation of
+/// this header plus the stage's `RefCell`, a slab slot and, while it is queued, an 8-byte key.
 pub(crate) struct Header {
+    /// The schedule state (see `waker`'s invariant 1); the only field other threads write.
+    pub(crate) state: ScheduleState,
+    /// The task's slot in the slab; with `id`, its [`TaskKey`].
+    index: u32,
     pub(crate) id: TaskId,
-    /// Where the task was spawned and what it was named: for reports, never for scheduling.
-    pub(crate) meta: TaskMeta,
-    /// The schedule state; shared with every clone of `waker`.
-    pub(crate) sched: Arc<TaskWaker>,
-    /// The task's waker, built once at spawn and lent to every poll.
-    pub(crate) waker: Waker,
+    /// The executor's remote queue, for wakes from other threads.
+    shared: Arc<Shared>,
+    /// Where the task was spawned (from `#[track_caller]`): for reports, never for scheduling.
+    pub(crate) location: &'static Location<'static>,
     /// Who to wake when the task finishes: the task awaiting the `JoinHandle`, if any.
-    pub(crate) join_waker: Cell<Option<Waker>>,
-    /// Set by `JoinHandle::abort`; the executor cancels instead of polling.
-    pub(crate) cancel_requested: Cell<bool>,
-    /// Set once the output (or the error) is stored; readable while the stage is borrowed.
-    pub(crate) finished: Cell<bool>,
+    join_waker: Cell<Option<Waker>>,
+    /// `CANCEL_REQUESTED | FINISHED | JOIN_INTEREST | NAMED`.
+    flags: Cell<u8>,
 }
 
-/// A task's description: the spawn site (from `#[track_caller]`) and an optional name.
-pub(crate) struct TaskMeta {
-    pub(crate) location: &'static Location<'static>,
-    pub(crate) name: Option<Box<str>>,
+impl Header {
+    pub(crate) fn key(&self) -> TaskKey {
+        TaskKey::new(self.index, self.id)
+    }
+
+    /// Wakes the task, as its waker would.
+    pub(crate) fn wake(&self) {
+        wake_task(&self.state, self.key(), &self.shared);
+    }
+
+    fn has(&self, flag: u8) -> bool {
+        self.flags.get() & flag != 0
+    }
+
+    fn set(&self, flag: u8) {
+        self.flags.set(self.flags.get() | flag);
+    }
+
+    fn clear(&self, flag: u8) {
+        self.flags.set(self.flags.get() & !flag);
+    }
+
+    pub(crate) fn cancel_requested(&self) -> bool {
+        self.has(CANCEL_REQUESTED)
+    }
+
+    pub(crate) fn request_cancel(&self) {
+        self.set(CANCEL_REQUESTED);
+    }
+
+    pub(crate) fn is_finished(&self) -> bool {
+        self.has(FINISHED)
+    }
+
+    pub(crate) fn is_named(&self) -> bool {
+        self.has(NAMED)
+    }
 }
 
 enum Stage<F: Future> {
@@ -63,11 +124,25 @@ pub(crate) struct TaskCell<F: Future> {
     stage: RefCell<Stage<F>>,
 }
 
+// SAFETY: invariant 5 of this module: other threads reach the cell only through `Wake` (atomic
+// state, immutable key, `Sync` shared queue) and through the final drop, which by then finds
+// neither the future nor the output in the stage; all other fields stay on the runtime's thread.
+unsafe impl<F: Future> Send for TaskCell<F> {}
+// SAFETY: as for `Send` above: the only methods other threads can call through a shared
+// reference are `Wake`'s, which touch atomic or immutable fields only.
+unsafe impl<F: Future> Sync for TaskCell<F> {}
+
 /// What the executor needs from a task, whatever its future's type.
 pub(crate) trait ErasedTask {
     fn header(&self) -> &Header;
-    /// Polls the future once; `Ready` once the task has finished (output stored).
-    fn poll(&self) -> Poll<()>;
+    /// Polls the future once; `Ready` once the task has finished.
+    ///
+    /// # Safety
+    ///
+    /// `this` must point to this very cell and carry the provenance of an `Arc::as_ptr` on a
+    /// strong reference to it, which the caller keeps alive for the whole call: the task's
+    /// waker is built from it without touching the reference count.
+    unsafe fn poll(&self, this: *const ()) -> Poll<()>;
     /// Drops the future in place and stores a cancellation error (or the panic its
     /// destructor raised). A no-op for a task that already finished.
     fn cancel(&self);
@@ -78,36 +153,53 @@ pub(crate) trait JoinTarget<T> {
     fn header(&self) -> &Header;
     /// The output if the task finished (taking it), else registers `waker` for the finish.
     fn poll_output(&self, waker: &Waker) -> Poll<Result<T, JoinError>>;
-    fn is_finished(&self) -> bool;
+    /// The handle is going away: stop storing the output, and drop one already stored.
+    fn drop_join_interest(&self);
 }
 
 impl<F: Future> TaskCell<F> {
-    pub(crate) fn new(future: F, id: TaskId, meta: TaskMeta, sched: Arc<TaskWaker>) -> Self {
+    /// A task cell for `future`, `SCHEDULED` (the caller queues its key), with a handle
+    /// expected (`JOIN_INTEREST`).
+    pub(crate) fn new(
+        future: F,
+        key: (u32, TaskId),
+        location: &'static Location<'static>,
+        named: bool,
+        shared: Arc<Shared>,
+    ) -> Self {
+        let (index, id) = key;
+        let flags = JOIN_INTEREST | if named { NAMED } else { 0 };
         TaskCell {
             header: Header {
+                state: ScheduleState::scheduled(),
+                index,
                 id,
-                meta,
-                waker: Waker::from(sched.clone()),
-                sched,
+                shared,
+                location,
                 join_waker: Cell::new(None),
-                cancel_requested: Cell::new(false),
-                finished: Cell::new(false),
+                flags: Cell::new(flags),
             },
             stage: RefCell::new(Stage::Running(future)),
         }
     }
 
-    /// Drops the future in place, then stores `result`. A panic from the future's destructor
-    /// replaces a successful result. Returns the joiner's waker: the caller wakes it once the
-    /// stage's borrow has ended.
+    /// Drops the future in place, then stores `result` if a handle wants it (else drops it).
+    /// A panic from the future's destructor replaces a successful result. Returns the
+    /// joiner's waker: the caller wakes it once the stage's borrow has ended.
     fn finish(&self, stage: &mut Stage<F>, result: Result<F::Output, JoinError>) -> Option<Waker> {
         let dropped = catch_unwind(AssertUnwindSafe(|| *stage = Stage::Consumed));
         let result = match dropped {
             Ok(()) => result,
             Err(payload) => Err(JoinError::panic(self.header.id, payload)),
         };
-        *stage = Stage::Finished(result);
-        self.header.finished.set(true);
+        self.header.set(FINISHED);
+        // Checked after the future's drop, which may have dropped the task's own handle.
+        if self.header.has(JOIN_INTEREST) {
+            *stage = Stage::Finished(result);
+        } else {
+            // Nobody will read it; a panic from its destructor has nowhere to go either.
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(result)));
+        }
         self.header.join_waker.take()
     }
 }
@@ -119,22 +211,37 @@ fn wake_joiner(waker: Option<Waker>) {
     }
 }
 
-impl<F: Future> ErasedTask for TaskCell<F> {
+impl<F: Future + 'static> Wake for TaskCell<F> {
+    fn wake(self: Arc<Self>) {
+        self.header.wake();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.header.wake();
+    }
+}
+
+impl<F: Future + 'static> ErasedTask for TaskCell<F> {
     fn header(&self) -> &Header {
         &self.header
     }
 
-    fn poll(&self) -> Poll<()> {
+    unsafe fn poll(&self, this: *const ()) -> Poll<()> {
+        // SAFETY: by this method's contract `this` is `Arc::as_ptr` of a live strong reference
+        // to `self`, held by the caller until we return, so rebuilding the `Arc` is valid; it
+        // is wrapped in `ManuallyDrop` (and so is the waker made from it), so the count it
+        // never incremented is never decremented. Clones of the waker increment it normally.
+        let waker = ManuallyDrop::new(Waker::from(unsafe { Arc::from_raw(this.cast::<Self>()) }));
         let mut stage = self.stage.borrow_mut();
         let Stage::Running(future) = &mut *stage else {
             return Poll::Ready(());
         };
-        // SAFETY: the future is stored inline in this cell, which lives in an `Rc` allocation
+        // SAFETY: the future is stored inline in this cell, which lives in an `Arc` allocation
         // that never moves, and the future is never moved out of the stage: it is only
-        // dropped in place by `finish` or `cancel` (invariant 2 of this module). The one move
-        // of the stage, in `poll_output`, happens only once the stage is no longer `Running`.
+        // dropped in place by `finish` (invariant 2 of this module). The moves of the stage
+        // in `poll_output` and `drop_join_interest` happen only once it is no longer `Running`.
         let future = unsafe { Pin::new_unchecked(future) };
-        let mut cx = Context::from_waker(&self.header.waker);
+        let mut cx = Context::from_waker(&waker);
         let result = match catch_unwind(AssertUnwindSafe(|| future.poll(&mut cx))) {
             Ok(Poll::Pending) => return Poll::Pending,
             Ok(Poll::Ready(output)) => Ok(output),
@@ -185,7 +292,32 @@ impl<F: Future> JoinTarget<F::Output> for TaskCell<F> {
         }
     }
 
-    fn is_finished(&self) -> bool {
-        self.header.finished.get()
+    fn drop_join_interest(&self) {
+        self.header.clear(JOIN_INTEREST);
+        self.header.join_waker.take();
+        // Borrowed: the task is running or finishing right now, and `finish` checks the flag
+        // after this. Otherwise take a stored output, so it is dropped here, on this thread.
+        let unread = match self.stage.try_borrow_mut() {
+            Ok(mut stage) if matches!(*stage, Stage::Finished(_)) => {
+                // Not running, so moving the stage out moves no pinned future.
+                Some(std::mem::replace(&mut *stage, Stage::Consumed))
+            }
+            _ => None,
+        };
+        // Dropped after the borrow ends: the output's destructor is user code.
+        drop(unread);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The memory target of a task (≤ 128 B beyond its future, with its slab slot and queue
+    /// key) depends on the header staying this small: a new field must earn its bytes.
+    #[test]
+    fn header_packs_into_48_bytes() {
+        assert_eq!(std::mem::size_of::<Header>(), 48);
+        assert_eq!(std::mem::size_of::<TaskKey>(), 8);
     }
 }

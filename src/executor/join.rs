@@ -13,7 +13,7 @@ use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::Rc;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use super::cell::JoinTarget;
@@ -36,11 +36,11 @@ use crate::coop;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct JoinHandle<T> {
-    cell: Rc<dyn JoinTarget<T>>,
+    cell: Arc<dyn JoinTarget<T>>,
 }
 
 impl<T> JoinHandle<T> {
-    pub(crate) fn new(cell: Rc<dyn JoinTarget<T>>) -> Self {
+    pub(crate) fn new(cell: Arc<dyn JoinTarget<T>>) -> Self {
         JoinHandle { cell }
     }
 
@@ -61,15 +61,22 @@ impl<T> JoinHandle<T> {
     /// ```
     pub fn abort(&self) {
         let header = self.cell.header();
-        if !header.sched.is_complete() {
-            header.cancel_requested.set(true);
-            header.waker.wake_by_ref();
+        if !header.state.is_complete() {
+            header.request_cancel();
+            header.wake();
         }
     }
 
     /// True once the task has finished: returned, panicked or been cancelled.
     pub fn is_finished(&self) -> bool {
-        self.cell.is_finished()
+        self.cell.header().is_finished()
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    /// Detaches the task; an output it already produced is dropped now, on this thread.
+    fn drop(&mut self) {
+        self.cell.drop_join_interest();
     }
 }
 
@@ -96,7 +103,14 @@ impl<T> fmt::Debug for JoinHandle<T> {
 }
 
 /// Why a task produced no output: it was cancelled, or it panicked.
+///
+/// One pointer wide (the details live in a box), so that a task's stored result is no larger
+/// than its output, plus a tag.
 pub struct JoinError {
+    inner: Box<Inner>,
+}
+
+struct Inner {
     task: TaskId,
     repr: Repr,
 }
@@ -109,26 +123,30 @@ enum Repr {
 impl JoinError {
     pub(crate) fn cancelled(task: TaskId) -> Self {
         JoinError {
-            task,
-            repr: Repr::Cancelled,
+            inner: Box::new(Inner {
+                task,
+                repr: Repr::Cancelled,
+            }),
         }
     }
 
     pub(crate) fn panic(task: TaskId, payload: Box<dyn Any + Send + 'static>) -> Self {
         JoinError {
-            task,
-            repr: Repr::Panic(payload),
+            inner: Box::new(Inner {
+                task,
+                repr: Repr::Panic(payload),
+            }),
         }
     }
 
     /// True if the task was aborted, or dropped when its runtime shut down.
     pub fn is_cancelled(&self) -> bool {
-        matches!(self.repr, Repr::Cancelled)
+        matches!(self.inner.repr, Repr::Cancelled)
     }
 
     /// True if the task panicked (in `poll`, or in its future's destructor).
     pub fn is_panic(&self) -> bool {
-        matches!(self.repr, Repr::Panic(_))
+        matches!(self.inner.repr, Repr::Panic(_))
     }
 
     /// The panic's payload, to inspect it or to resume it with [`std::panic::resume_unwind`].
@@ -143,7 +161,7 @@ impl JoinError {
 
     /// The panic's payload, or the error back if it is a cancellation.
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
-        match self.repr {
+        match self.inner.repr {
             Repr::Panic(payload) => Ok(payload),
             Repr::Cancelled => Err(self),
         }
@@ -160,11 +178,11 @@ fn panic_message(payload: &(dyn Any + Send)) -> Option<&str> {
 
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.repr {
-            Repr::Cancelled => write!(f, "task {} was cancelled", self.task),
+        match &self.inner.repr {
+            Repr::Cancelled => write!(f, "task {} was cancelled", self.inner.task),
             Repr::Panic(payload) => match panic_message(payload.as_ref()) {
-                Some(message) => write!(f, "task {} panicked: {message}", self.task),
-                None => write!(f, "task {} panicked", self.task),
+                Some(message) => write!(f, "task {} panicked: {message}", self.inner.task),
+                None => write!(f, "task {} panicked", self.inner.task),
             },
         }
     }
@@ -172,11 +190,11 @@ impl fmt::Display for JoinError {
 
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.repr {
-            Repr::Cancelled => write!(f, "JoinError::Cancelled({})", self.task),
+        match &self.inner.repr {
+            Repr::Cancelled => write!(f, "JoinError::Cancelled({})", self.inner.task),
             Repr::Panic(payload) => match panic_message(payload.as_ref()) {
-                Some(message) => write!(f, "JoinError::Panic({}, {message:?})", self.task),
-                None => write!(f, "JoinError::Panic({}, ..)", self.task),
+                Some(message) => write!(f, "JoinError::Panic({}, {message:?})", self.inner.task),
+                None => write!(f, "JoinError::Panic({}, ..)", self.inner.task),
             },
         }
     }

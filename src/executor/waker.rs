@@ -1,7 +1,10 @@
 //! Wakers: how a wake finds its way back to a run queue, from this thread or from another.
 //!
-//! Every task owns one [`TaskWaker`], shared (as an `Arc`) by all clones of its `Waker`. It holds
-//! the task's *schedule state*, the only part of a task that other threads may touch.
+//! A spawned task's waker is its task cell itself (see [`cell`](super::cell)): the cell holds
+//! a [`ScheduleState`], its [`TaskKey`] and the executor's [`Shared`] part, and implements
+//! [`std::task::Wake`] by calling [`wake_task`]. The future given to `block_on` has no cell; its
+//! waker is a [`MainWaker`] holding the same three things. A task therefore costs one heap
+//! allocation, however many times its waker is cloned.
 //!
 //! # Invariants
 //!
@@ -14,14 +17,15 @@
 //!    task sits in the queues at most once, however many wakes arrive.
 //! 3. A wake that lands while the task is running is not lost (it leaves `RUNNING_NOTIFIED`
 //!    behind) and does not poll the task re-entrantly (nothing is queued until the poll ends).
-//! 4. A waker never keeps its task alive and never reaches another task: once its task is
-//!    `COMPLETE` every wake is a no-op, and the slab slot is found through a [`TaskKey`] whose
-//!    [`TaskId`] is never reused, so a stale key cannot name the task that reuses the slot.
+//! 4. A waker never reaches another task: once its task is `COMPLETE` every wake is a no-op,
+//!    and a task leaves the slab only when it completes, so a queued key always names the
+//!    task that was woken. The key also carries a tag (the low 32 bits of the task's
+//!    [`TaskId`]) that the executor checks, as a second line of defence.
 //!
 //! # What crosses threads
 //!
-//! `TaskWaker` is `Send + Sync`: its state is atomic and its only other field is the
-//! [`Shared`] remote queue. The task's future and output never leave the runtime's thread.
+//! Wakes from other threads touch only the atomic schedule state, the key and [`Shared`]
+//! (a mutex-protected queue). The task's future and output never leave the runtime's thread.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -58,13 +62,36 @@ impl fmt::Display for TaskId {
     }
 }
 
-/// Where a task lives (`index` into the task slab) and who it is (`id`).
+/// Where a task lives (`index` into the task slab) and a tag of who it is (the low 32 bits
+/// of its [`TaskId`]): eight bytes, so that the run queue stays small.
 ///
-/// The executor polls a popped key only if the slab slot at `index` still holds task `id`.
+/// The executor polls a popped key only if the slab slot at `index` holds a task whose id
+/// has this tag.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct TaskKey {
-    pub(crate) index: usize,
-    pub(crate) id: TaskId,
+    pub(crate) index: u32,
+    pub(crate) tag: u32,
+}
+
+impl TaskKey {
+    pub(crate) fn new(index: u32, id: TaskId) -> Self {
+        TaskKey {
+            index,
+            tag: id.tag(),
+        }
+    }
+
+    /// True if this key was made for task `id` (up to the tag's 32 bits).
+    pub(crate) fn names(self, id: TaskId) -> bool {
+        self.tag == id.tag()
+    }
+}
+
+impl TaskId {
+    /// The low 32 bits: what a [`TaskKey`] carries. Truncation is the point.
+    fn tag(self) -> u32 {
+        self.0 as u32
+    }
 }
 
 /// Something that interrupts the runtime's blocking wait (the reactor's `mio::Waker`).
@@ -119,26 +146,19 @@ impl Shared {
     }
 }
 
-/// The shared half of a task: its schedule state and the way back to its executor.
-pub(crate) struct TaskWaker {
-    state: AtomicU8,
-    key: TaskKey,
-    shared: Arc<Shared>,
-}
+/// A task's schedule state (see the module's invariant 1): one atomic byte, so that it packs
+/// beside the other small fields of a task cell.
+pub(crate) struct ScheduleState(AtomicU8);
 
-impl TaskWaker {
-    /// A waker for a task that starts out `SCHEDULED` (its key is being queued by the caller).
-    pub(crate) fn new_scheduled(key: TaskKey, shared: Arc<Shared>) -> Self {
-        TaskWaker {
-            state: AtomicU8::new(SCHEDULED),
-            key,
-            shared,
-        }
+impl ScheduleState {
+    /// The state of a task whose key the caller is queuing right now.
+    pub(crate) fn scheduled() -> Self {
+        ScheduleState(AtomicU8::new(SCHEDULED))
     }
 
     /// `SCHEDULED → RUNNING`, at the start of a poll.
     pub(crate) fn start_poll(&self) {
-        let previous = self.state.swap(RUNNING, Ordering::AcqRel);
+        let previous = self.0.swap(RUNNING, Ordering::AcqRel);
         debug_assert_eq!(previous, SCHEDULED, "polled a task that was not scheduled");
     }
 
@@ -146,13 +166,13 @@ impl TaskWaker {
     /// and is now `SCHEDULED` again: the caller must queue its key.
     pub(crate) fn end_poll_pending(&self) -> bool {
         match self
-            .state
+            .0
             .compare_exchange(RUNNING, IDLE, Ordering::AcqRel, Ordering::Acquire)
         {
             Ok(_) => false,
             Err(actual) => {
                 debug_assert_eq!(actual, RUNNING_NOTIFIED);
-                self.state.store(SCHEDULED, Ordering::Release);
+                self.0.store(SCHEDULED, Ordering::Release);
                 true
             }
         }
@@ -160,28 +180,26 @@ impl TaskWaker {
 
     /// Marks the task finished: every later wake is a no-op.
     pub(crate) fn complete(&self) {
-        self.state.store(COMPLETE, Ordering::Release);
+        self.0.store(COMPLETE, Ordering::Release);
     }
 
     pub(crate) fn is_complete(&self) -> bool {
-        self.state.load(Ordering::Acquire) == COMPLETE
+        self.0.load(Ordering::Acquire) == COMPLETE
     }
 
     /// Applies a wake to the state; true if the caller must queue the key (`IDLE → SCHEDULED`).
     fn note_wake(&self) -> bool {
-        let mut current = self.state.load(Ordering::Acquire);
+        let mut current = self.0.load(Ordering::Acquire);
         loop {
             let next = match current {
                 IDLE => SCHEDULED,
                 RUNNING => RUNNING_NOTIFIED,
                 _ => return false,
             };
-            match self.state.compare_exchange_weak(
-                current,
-                next,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
+            match self
+                .0
+                .compare_exchange_weak(current, next, Ordering::AcqRel, Ordering::Acquire)
+            {
                 Ok(_) => return next == SCHEDULED,
                 Err(actual) => current = actual,
             }
@@ -189,19 +207,46 @@ impl TaskWaker {
     }
 }
 
-impl Wake for TaskWaker {
+/// Wakes the task with schedule state `state` and key `key`, from any thread: queues the key
+/// if this wake is the one that scheduled the task.
+pub(crate) fn wake_task(state: &ScheduleState, key: TaskKey, shared: &Arc<Shared>) {
+    if state.note_wake() {
+        // Same thread, inside this runtime: the local queue, no lock, no syscall.
+        // Anywhere else: the remote queue, which unparks the runtime.
+        if !context::push_local(shared, key) {
+            shared.push_remote(key);
+        }
+    }
+}
+
+/// The waker of a future passed to `block_on`, which lives on the caller's stack, not in a
+/// task cell.
+pub(crate) struct MainWaker {
+    pub(crate) state: ScheduleState,
+    pub(crate) id: TaskId,
+    pub(crate) key: TaskKey,
+    shared: Arc<Shared>,
+}
+
+impl MainWaker {
+    /// A waker for a `block_on` future that starts out `SCHEDULED` (the caller queues `key`).
+    pub(crate) fn new_scheduled(id: TaskId, key: TaskKey, shared: Arc<Shared>) -> Self {
+        MainWaker {
+            state: ScheduleState::scheduled(),
+            id,
+            key,
+            shared,
+        }
+    }
+}
+
+impl Wake for MainWaker {
     fn wake(self: Arc<Self>) {
         self.wake_by_ref();
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        if self.note_wake() {
-            // Same thread, inside this runtime: the local queue, no lock, no syscall.
-            // Anywhere else: the remote queue, which unparks the runtime.
-            if !context::push_local(&self.shared, self.key) {
-                self.shared.push_remote(self.key);
-            }
-        }
+        wake_task(&self.state, self.key, &self.shared);
     }
 }
 

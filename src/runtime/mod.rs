@@ -29,7 +29,7 @@ use crate::blocking::BlockingPool;
 pub use crate::blocking::{DEFAULT_BLOCKING_KEEP_ALIVE, DEFAULT_MAX_BLOCKING_THREADS};
 use crate::context::{self, Handle};
 use crate::coop;
-use crate::executor::waker::{TaskKey, TaskWaker};
+use crate::executor::waker::MainWaker;
 use crate::executor::{Executor, JoinHandle, Next, TaskDescription};
 use crate::reactor::{DEFAULT_MAX_EVENTS, Reactor};
 use crate::time::driver::TimerDriver;
@@ -243,14 +243,13 @@ pub struct RuntimeMetrics {
 /// Marks the `block_on` future complete however `block_on` ends, so its wakers turn into
 /// no-ops.
 struct MainTask {
-    key: TaskKey,
-    sched: Arc<TaskWaker>,
+    sched: Arc<MainWaker>,
     waker: Waker,
 }
 
 impl Drop for MainTask {
     fn drop(&mut self) {
-        self.sched.complete();
+        self.sched.state.complete();
     }
 }
 
@@ -275,20 +274,20 @@ impl Runtime {
         let executor = &self.handle.executor;
         let mut future = pin!(future);
         let main = {
-            let (key, sched) = executor.main_task();
+            let sched = executor.main_task();
             let waker = Waker::from(sched.clone());
-            MainTask { key, sched, waker }
+            MainTask { sched, waker }
         };
         loop {
             // 1. Run woken tasks.
             for _ in 0..self.event_interval {
-                match executor.next_task(main.key) {
+                match executor.next_task(main.sched.key) {
                     Next::Empty => break,
                     Next::Task(key) => {
                         coop::with_budget(self.task_budget, || executor.poll_task(key));
                     }
                     Next::Main => {
-                        main.sched.start_poll();
+                        main.sched.state.start_poll();
                         let mut cx = Context::from_waker(&main.waker);
                         let mut poll_main = || {
                             coop::with_budget(self.task_budget, || future.as_mut().poll(&mut cx))
@@ -297,12 +296,12 @@ impl Runtime {
                             None => (poll_main(), None),
                             Some(detector) => detector.watch(poll_main),
                         };
-                        if polled.is_pending() && main.sched.end_poll_pending() {
-                            executor.push_local(main.key);
+                        if polled.is_pending() && main.sched.state.end_poll_pending() {
+                            executor.push_local(main.sched.key);
                         }
                         if let (Some(held), Some(detector)) = (slow, &self.slow_poll) {
                             let main_task = TaskDescription {
-                                id: main.key.id.0,
+                                id: main.sched.id.0,
                                 name: Some("block_on".to_owned()),
                                 location: caller,
                             };
