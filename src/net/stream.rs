@@ -19,6 +19,9 @@ use crate::reactor::{Direction, PollEvented};
 ///
 /// The read and write directions wait independently: after [`split`](Self::split) or
 /// [`into_split`](Self::into_split), one task may read while another writes.
+///
+/// A read into an empty buffer, or a write of an empty buffer, completes at once with `Ok(0)`
+/// whatever the socket's state: there is nothing to wait for.
 pub struct TcpStream {
     io: PollEvented<mio::net::TcpStream>,
 }
@@ -117,21 +120,33 @@ impl TcpStream {
     }
 
     /// `poll_read` through a shared reference: the halves share one stream.
+    ///
+    /// An empty `buf` gives `Ok(0)` at once, without a system call: asking for nothing must
+    /// not wait for data that may never come.
     pub(crate) fn poll_read_shared(
         &self,
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
         self.io
             .poll_io(cx, Direction::Read, |mut stream| stream.read(buf))
     }
 
     /// `poll_write` through a shared reference.
+    ///
+    /// An empty `buf` gives `Ok(0)` at once, without a system call: writing nothing must not
+    /// wait for room in a full send buffer, which a peer that stopped reading never makes.
     pub(crate) fn poll_write_shared(
         &self,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
         self.io
             .poll_io(cx, Direction::Write, |mut stream| stream.write(buf))
     }
