@@ -132,7 +132,9 @@ impl TcpStream {
             return Poll::Ready(Ok(0));
         }
         self.io
-            .poll_io(cx, Direction::Read, |mut stream| stream.read(buf))
+            .poll_transfer(cx, Direction::Read, buf.len(), |mut stream| {
+                stream.read(buf)
+            })
     }
 
     /// `poll_write` through a shared reference.
@@ -148,7 +150,9 @@ impl TcpStream {
             return Poll::Ready(Ok(0));
         }
         self.io
-            .poll_io(cx, Direction::Write, |mut stream| stream.write(buf))
+            .poll_transfer(cx, Direction::Write, buf.len(), |mut stream| {
+                stream.write(buf)
+            })
     }
 
     /// Closes the write direction: the peer reads EOF once it has read what was sent.

@@ -3,8 +3,12 @@
 //! # Invariants
 //!
 //! 1. A readiness bit is set only by the reactor, from an event, and cleared only by the
-//!    task that tried the operation and got `WouldBlock` ([`ScheduledIo::clear`]). A short
-//!    read is not `WouldBlock`: the bit stays, so a FIN that came with the data is still seen.
+//!    task that tried the operation: after `WouldBlock` ([`ScheduledIo::clear`]), or after a
+//!    short transfer on a stream socket ([`ScheduledIo::clear_drained`]: a read that returned
+//!    less than asked emptied the receive buffer, a write that took less than offered filled
+//!    the send buffer). A short transfer clears only `READABLE` or `WRITABLE`: a FIN that came
+//!    with the data stays in `READ_CLOSED`, so the next read proceeds and sees the EOF, and any
+//!    later data or room arrives as a new edge.
 //!    A `WouldBlock` clears *every* bit that let its direction proceed, the sticky ones
 //!    (`READ_CLOSED`, `WRITE_CLOSED`, `ERROR`) included: the operation just proved them stale
 //!    (an `EPOLLERR` for a socket's error queue, say), and keeping them would make the retry
@@ -111,6 +115,16 @@ impl ScheduledIo {
     pub(crate) fn clear(&self, direction: Direction) {
         self.readiness
             .set(self.readiness.get() & !direction.clear_mask());
+    }
+
+    /// A transfer in `direction` was shorter than asked: the kernel's buffer is drained (read)
+    /// or full (write). Clears only the plain readiness bit (invariant 1).
+    pub(crate) fn clear_drained(&self, direction: Direction) {
+        let bit = match direction {
+            Direction::Read => READABLE,
+            Direction::Write => WRITABLE,
+        };
+        self.readiness.set(self.readiness.get() & !bit);
     }
 
     pub(crate) fn is_shut_down(&self) -> bool {
