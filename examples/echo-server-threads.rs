@@ -78,7 +78,7 @@ fn spawn_echo(stream: TcpStream, peer: SocketAddr, buf_size: usize) {
             if let Err(e) = echo_until_eof(stream, buf_size) {
                 // The connection is over either way (the stream was dropped, which closed
                 // it); only whether the error deserves a line on stderr is left to decide.
-                server::log_connection_error(peer, &e);
+                server::log_connection_error(Some(peer), &e);
             }
         });
     match spawned {

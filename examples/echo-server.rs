@@ -22,7 +22,6 @@
 
 use std::cell::Cell;
 use std::io;
-use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -79,15 +78,12 @@ async fn serve(config: server::Config) -> io::Result<()> {
             accepted = listener.accept() => accepted,
         };
         match accepted {
-            Ok((stream, peer)) => {
+            Ok((stream, _peer)) => {
                 // Dropping the JoinHandle detaches the task: the accept loop never waits for a
                 // connection, and whatever happens to a connection stays inside its task. The
                 // guard counts the connection as open until the task ends or is dropped.
-                let guard = connections.open();
-                drop(evloop::spawn(async move {
-                    echo(stream, peer, config.buf).await;
-                    drop(guard);
-                }));
+                let connection = serve_connection(stream, config.buf, connections.open());
+                drop(evloop::spawn(connection));
             }
             Err(e) if server::is_out_of_resources(&e) => {
                 // The connection stays queued and the listener stays readable, so accepting at
@@ -178,31 +174,48 @@ impl Drop for ConnectionGuard {
     }
 }
 
-/// Runs one connection to its end. Its errors end only this task, never the server.
-async fn echo(stream: TcpStream, peer: SocketAddr, buf_size: usize) {
-    if let Err(e) = echo_until_eof(stream, buf_size).await {
-        // The connection is over either way (the stream was dropped, which closed it); all
-        // that is left to decide is whether the error is worth a line on stderr.
-        server::log_connection_error(peer, &e);
-    }
-}
-
-/// Echoes everything the client sends until it half-closes, then closes our side too.
-async fn echo_until_eof(mut stream: TcpStream, buf_size: usize) -> io::Result<()> {
-    // An echo is a reply. With Nagle's algorithm on, a small echo written while the previous
-    // one is unacknowledged waits for that ACK, and the client may delay its ACK (up to 40 ms
-    // on Linux): a pipelining client would measure those waits instead of the server.
-    stream.set_nodelay(true)?;
-    let mut buf = vec![0; buf_size];
-    loop {
-        let n = stream.read(&mut buf).await?;
-        if n == 0 {
-            break;
+/// Runs one connection to its end: echoes everything the client sends until it half-closes,
+/// then closes our side too. Its errors end only this task, never the server.
+///
+/// One flat `async fn` that keeps only what a connection needs while it waits (the stream, the
+/// buffer, the guard): this future is most of the memory an idle connection costs, and nested
+/// `async fn`s or a kept peer address would each add tens of bytes to every connection.
+// Written out by hand on purpose: see the comment on the `async move` block.
+#[allow(clippy::manual_async_fn)]
+fn serve_connection(
+    mut stream: TcpStream,
+    buf_size: usize,
+    guard: ConnectionGuard,
+) -> impl Future<Output = ()> {
+    // An `async move` block rather than an `async fn`: the block uses the captured stream and
+    // guard in place, where an `async fn` would move its arguments into locals and keep room
+    // for both copies in its future.
+    async move {
+        // An echo is a reply. With Nagle's algorithm on, a small echo written while the
+        // previous one is unacknowledged waits for that ACK, and the client may delay its ACK
+        // (up to 40 ms on Linux): a pipelining client would measure those waits instead of the
+        // server.
+        let mut outcome = stream.set_nodelay(true);
+        let mut buf = vec![0; buf_size].into_boxed_slice();
+        while outcome.is_ok() {
+            outcome = match stream.read(&mut buf).await {
+                // End of file: the client half-closed, and everything it sent has been
+                // written back. Shutting down our write side is what tells it the echo is
+                // complete; the stream is dropped (closed) when this task ends.
+                Ok(0) => break,
+                Ok(n) => stream.write_all(&buf[..n]).await,
+                Err(e) => Err(e),
+            };
         }
-        stream.write_all(&buf[..n]).await?;
+        if outcome.is_ok() {
+            outcome = stream.shutdown().await;
+        }
+        if let Err(e) = outcome {
+            // The connection is over either way; all that is left to decide is whether the
+            // error is worth a line on stderr. The peer's address is looked up only now, not
+            // kept.
+            server::log_connection_error(stream.peer_addr().ok(), &e);
+        }
+        drop(guard);
     }
-    // End of file: the client half-closed, and everything it sent has been written back.
-    // Shutting down our write side is what tells it the echo is complete; returning drops the
-    // stream, which closes it.
-    stream.shutdown().await
 }

@@ -95,14 +95,18 @@ pub fn is_out_of_resources(e: &io::Error) -> bool {
 /// A peer that resets or vanishes is routine for a server (a load generator stopped with
 /// Ctrl-C resets all its connections at once; a reset that arrives before the first call on
 /// the socket shows as `NotConnected`), so those errors are not printed: thousands of
-/// identical lines would hide the one that matters. Anything else is printed with the peer.
-pub fn log_connection_error(peer: SocketAddr, e: &io::Error) {
+/// identical lines would hide the one that matters. Anything else is printed with the peer,
+/// when its address is known.
+pub fn log_connection_error(peer: Option<SocketAddr>, e: &io::Error) {
     match e.kind() {
         io::ErrorKind::ConnectionReset
         | io::ErrorKind::ConnectionAborted
         | io::ErrorKind::BrokenPipe
         | io::ErrorKind::NotConnected
         | io::ErrorKind::UnexpectedEof => {}
-        _ => eprintln!("connection from {peer}: {e}"),
+        _ => match peer {
+            Some(peer) => eprintln!("connection from {peer}: {e}"),
+            None => eprintln!("connection (peer address unknown): {e}"),
+        },
     }
 }
