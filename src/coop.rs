@@ -37,10 +37,14 @@ impl Drop for ResetGuard {
     }
 }
 
-/// Runs `f` (one task poll) with a fresh budget of `units`.
-pub(crate) fn with_budget<R>(units: u32, f: impl FnOnce() -> R) -> R {
+/// Runs `f` (one task poll) with a fresh budget of `units`. Also returns true if the poll spent
+/// the whole budget: the task was made to yield (or would have been at its next operation),
+/// and the loop ends its turn so that I/O and timers are polled before it runs again.
+pub(crate) fn with_budget<R>(units: u32, f: impl FnOnce() -> R) -> (R, bool) {
     let _reset = ResetGuard(BUDGET.with(|budget| budget.replace(Some(units))));
-    f()
+    let result = f();
+    let spent = BUDGET.with(|budget| budget.get() == Some(0));
+    (result, spent)
 }
 
 /// Runs `f` with no budget limit (used to poll a timeout's timer after its future spent the

@@ -501,3 +501,60 @@ fn wake_from_another_thread_resumes_a_parked_block_on_future() {
     );
     assert_eq!(outcome.polls, 2, "polled once to wait, once after the wake");
 }
+
+/// A task that stays ready (here, a channel that is never empty) spends its whole budget in
+/// every poll. Such a poll ends the loop turn, so a socket that became readable meanwhile is
+/// noticed, and its task polled, after at most a couple more polls of the busy task, not after
+/// the rest of `EVENT_INTERVAL` (64) polls of it.
+#[test]
+fn a_spent_budget_ends_the_loop_turn_so_io_is_noticed_promptly() {
+    const MAX_BUSY_POLLS_WHILE_WAITING: u64 = 4;
+    rt().block_on(support::with_deadline(
+        BUSY_LIMIT,
+        "a spent budget ends the turn",
+        async {
+            let (listener, addr) = support::listen().await;
+            let mut client = std::net::TcpStream::connect(addr).unwrap();
+            let (mut server, _) = listener.accept().await.unwrap();
+            let mut byte = [0u8; 1];
+            // Leave the server's read side parked (WouldBlock cleared its readiness): only an
+            // event, seen at the end of a loop turn, can wake it now.
+            poll_fn(|cx| {
+                let parked = std::pin::pin!(server.read(&mut byte)).poll(cx).is_pending();
+                Poll::Ready(assert!(parked, "nothing was sent yet"))
+            })
+            .await;
+
+            let stop = Rc::new(Cell::new(false));
+            let busy_polls = Rc::new(Cell::new(0u64));
+            let (tx, mut rx) = evloop::sync::mpsc::unbounded_channel::<()>();
+            let stopped = stop.clone();
+            let mut receive_forever = Box::pin(async move {
+                let mut received = 0u64;
+                while !stopped.get() && received < BUSY_MAX_TURNS {
+                    tx.send(()).unwrap();
+                    rx.recv().await;
+                    received += 1;
+                }
+            });
+            let counter = busy_polls.clone();
+            let busy = evloop::spawn(poll_fn(move |cx| {
+                counter.set(counter.get() + 1);
+                receive_forever.as_mut().poll(cx)
+            }));
+            // Let the busy task get going, then make the socket readable.
+            yield_now().await;
+            client.write_all(b"x").unwrap();
+            let before = busy_polls.get();
+            let n = server.read(&mut byte).await.unwrap();
+            let busy_meanwhile = busy_polls.get() - before;
+            stop.set(true);
+            busy.await.unwrap();
+            assert_eq!(n, 1);
+            assert!(
+                busy_meanwhile <= MAX_BUSY_POLLS_WHILE_WAITING,
+                "the busy task was polled {busy_meanwhile} times while a readable socket waited"
+            );
+        },
+    ));
+}

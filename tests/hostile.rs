@@ -44,7 +44,7 @@ use std::time::{Duration, Instant};
 
 use evloop::coop::TASK_BUDGET;
 use evloop::io::{AsyncReadExt, AsyncWriteExt};
-use evloop::runtime::{Builder, EVENT_INTERVAL};
+use evloop::runtime::Builder;
 
 use echo::{ECHO_BUF, EchoCounts, EchoServer, assert_same_bytes, on_thread};
 use process::{Baseline, mib, resident_bytes, scaled};
@@ -416,20 +416,19 @@ fn flat_out_stream(
     })
 }
 
-/// The most the flat-out stream may echo while a fresh client, a task of the same runtime
-/// running `event_interval` polls per loop turn, waits for one echo, if the budget makes the
-/// stream's task yield.
+/// The most the flat-out stream may echo while a fresh client, a task of the same runtime,
+/// waits for one echo, if the budget makes the stream's task yield.
 ///
-/// The request is seen at the end of the turn in which it is sent, the server's task echoes
-/// it in the next turn, the echo is seen at the end of that turn and read in the one after;
-/// the stream's task is queued before each of them. So it gets the rest of the first two
-/// turns and one poll of the last: `2 * event_interval - 1` polls with several per turn, 2
-/// with one. Each poll is `TASK_BUDGET` operations, half of them writes of at most `ECHO_BUF`
-/// bytes: 31.75 MiB with the default interval, 512 KiB with one poll per turn. Twice `2 *
-/// event_interval` polls is the bound, with slack. A stream task that never yields echoes as
-/// long as its socket stays ready: MiB at a time, at times GiB.
-fn stream_bytes_per_round_trip(event_interval: u32) -> u64 {
-    2 * (2 * u64::from(event_interval)) * (u64::from(TASK_BUDGET) / 2) * ECHO_BUF as u64
+/// A poll that spends its whole budget ends the loop turn, so the stream's task gets one poll
+/// per turn however many polls a turn allows. The request is seen at the end of the turn in
+/// which it is sent, the server's task echoes it in the next turn, the echo is seen at the end
+/// of that turn and read in the one after; the stream's task is queued before each of them:
+/// 2 polls. Each poll is `TASK_BUDGET` operations, half of them writes of at most `ECHO_BUF`
+/// bytes: 512 KiB. Twice that is the bound, with slack. A stream task that never yields
+/// echoes as long as its socket stays ready: MiB at a time, at times GiB; one that yields but
+/// does not end the turn runs up to `2 * EVENT_INTERVAL - 1` polls (32 MiB).
+fn stream_bytes_per_round_trip() -> u64 {
+    2 * 2 * (u64::from(TASK_BUDGET) / 2) * ECHO_BUF as u64
 }
 
 /// What the fresh client of [`fresh_client_beside_a_flat_out_stream`] saw.
@@ -582,11 +581,11 @@ fn a_fresh_client_is_served_while_another_streams_flat_out() {
         fresh_limit,
     );
     report.print("default runtime");
-    let bound = stream_bytes_per_round_trip(EVENT_INTERVAL);
+    let bound = stream_bytes_per_round_trip();
     assert!(
         report.most_stream_bytes() <= bound,
         "the stream echoed {:.1} MiB while the fresh client waited for one echo, over the \
-         {:.0} MiB of two loop turns",
+         {:.0} MiB of two budgets: a spent budget did not end the loop turn",
         mib(report.most_stream_bytes()),
         mib(bound)
     );
@@ -594,10 +593,8 @@ fn a_fresh_client_is_served_while_another_streams_flat_out() {
 
 #[test]
 fn an_always_ready_stream_yields_after_each_budget() {
-    // One poll per loop turn. With the default 64, a stream that yields at each budget may
-    // run up to 127 polls (32 MiB of echo) while the fresh client waits for one echo: about
-    // as much as it runs between two of its socket's natural stalls here, so a stream task
-    // that never yields could not be told apart. With one poll per turn it can.
+    // One poll per loop turn: the budget alone must make the stream's task yield, whatever
+    // ends the turn.
     const ONE_POLL_PER_TURN: u32 = 1;
     let mut builder = Builder::new();
     builder.event_interval(ONE_POLL_PER_TURN);
@@ -609,7 +606,7 @@ fn an_always_ready_stream_yields_after_each_budget() {
         fresh_limit,
     );
     report.print("one poll per turn");
-    let bound = stream_bytes_per_round_trip(ONE_POLL_PER_TURN);
+    let bound = stream_bytes_per_round_trip();
     assert!(
         report.most_stream_bytes() <= bound,
         "the stream echoed {:.1} MiB while the fresh client waited for one echo, over the \

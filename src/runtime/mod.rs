@@ -3,7 +3,9 @@
 //! One turn of the loop, in [`Runtime::block_on`], top to bottom:
 //!
 //! 1. **Run woken tasks**: pop keys off the run queue and poll each task once, at most
-//!    [`EVENT_INTERVAL`] polls per turn, each under a fresh cooperative budget.
+//!    [`EVENT_INTERVAL`] polls per turn, each under a fresh cooperative budget. A poll that
+//!    spends its whole budget ends the step early: the task was always ready (it re-queued
+//!    itself), and I/O and timers must be looked at before it runs again.
 //! 2. **Wait for I/O**: `epoll_wait` with a zero timeout if tasks are still queued, else until
 //!    the next timer deadline, else indefinitely. Ready sources wake their tasks.
 //! 3. **Fire timers**: read the clock once, fire every timer due by then.
@@ -284,7 +286,12 @@ impl Runtime {
                 match executor.next_task(main.sched.key) {
                     Next::Empty => break,
                     Next::Task(key) => {
-                        coop::with_budget(self.task_budget, || executor.poll_task(key));
+                        let ((), spent) =
+                            coop::with_budget(self.task_budget, || executor.poll_task(key));
+                        if spent {
+                            // An always-ready task: I/O and timers go before its next poll.
+                            break;
+                        }
                     }
                     Next::Main => {
                         main.sched.state.start_poll();
@@ -292,7 +299,7 @@ impl Runtime {
                         let mut poll_main = || {
                             coop::with_budget(self.task_budget, || future.as_mut().poll(&mut cx))
                         };
-                        let (polled, slow) = match &self.slow_poll {
+                        let ((polled, spent), slow) = match &self.slow_poll {
                             None => (poll_main(), None),
                             Some(detector) => detector.watch(poll_main),
                         };
@@ -309,6 +316,9 @@ impl Runtime {
                         }
                         if let Poll::Ready(output) = polled {
                             return output;
+                        }
+                        if spent {
+                            break;
                         }
                     }
                 }
