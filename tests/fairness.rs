@@ -521,7 +521,8 @@ fn a_spent_budget_ends_the_loop_turn_so_io_is_noticed_promptly() {
             // event, seen at the end of a loop turn, can wake it now.
             poll_fn(|cx| {
                 let parked = std::pin::pin!(server.read(&mut byte)).poll(cx).is_pending();
-                Poll::Ready(assert!(parked, "nothing was sent yet"))
+                assert!(parked, "nothing was sent yet");
+                Poll::Ready(())
             })
             .await;
 
