@@ -117,7 +117,7 @@ pub fn check(kept: &[Run], idle: &[IdleMemory]) -> Vec<Check> {
             ),
             _ => (
                 Verdict::Missing,
-                format!("evloop {evloop:?}, tokio {tokio:?}"),
+                format!("evloop {}, tokio {}", rate(evloop), rate(tokio)),
             ),
         };
         checks.push(Check {
@@ -213,4 +213,12 @@ pub fn cell_name(load: Load) -> String {
         "{} conns, depth {}, {} B",
         load.conns, load.depth, load.size
     )
+}
+
+/// A measured rate for a report line, or "not measured".
+fn rate(msgs_per_sec: Option<f64>) -> String {
+    match msgs_per_sec {
+        Some(rate) => format!("{rate:.0}/s"),
+        None => "not measured".to_string(),
+    }
 }
