@@ -34,7 +34,7 @@ const THREAD_STACK_SIZE: usize = 64 * 1024;
 
 fn main() -> io::Result<()> {
     let config = server::setup(
-        "echo-server-threads",
+        "cargo run --release --example echo-server-threads",
         "An echo server on std::net: one OS thread per connection.",
     );
     // The address is taken or not ours to bind: there is nothing to serve, so the error ends

@@ -39,7 +39,7 @@ mod server;
 
 fn main() -> io::Result<()> {
     let config = server::setup(
-        "echo-server",
+        "cargo run --release --example echo-server",
         "An echo server on evloop: one task per connection, one thread in all.",
     );
     // Without a runtime (no epoll instance, out of descriptors) there is nothing to serve with.

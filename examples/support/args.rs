@@ -11,6 +11,7 @@ use std::process;
 use std::str::FromStr;
 
 /// The flags given on the command line, already checked against the ones an example knows.
+#[derive(Debug)]
 pub struct Flags {
     /// Printed by `--help`, and after every usage error.
     usage: String,

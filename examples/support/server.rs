@@ -1,6 +1,7 @@
-//! What the two echo servers share: their flags, the line they announce, and how they sort
-//! errors. Keeping it in one place keeps the two servers comparable: they differ only in how
-//! they run a connection (a task on evloop, or an OS thread).
+//! What the echo servers share: their flags, the line they announce, and how they sort errors.
+//! Keeping it in one place keeps the servers comparable: they differ only in how they run a
+//! connection (a task on evloop, an OS thread, or, for the benchmark's peers in
+//! `benches/peers`, which include this file too, a tokio task or a mio state machine).
 
 use std::io::{self, Write};
 use std::net::SocketAddr;
@@ -30,14 +31,15 @@ pub const OUT_OF_RESOURCES_BACKOFF: Duration = Duration::from_millis(50);
 pub const DEFAULT_GRACE_MS: u64 = 5000;
 
 /// A server's settings, from its command line.
+#[derive(Debug, Clone, Copy)]
 pub struct Config {
     /// The address to listen on; port 0 lets the system pick a free port.
     pub addr: SocketAddr,
     /// The size of the one buffer each connection reads into and echoes from.
     pub buf: usize,
     /// On SIGINT or SIGTERM, how long open connections may finish before the server exits.
-    // echo-server-threads compiles this file too but keeps the default action of both
-    // signals (it ends at once), so in that binary the field is never read.
+    // The other servers compile this file too but keep the default action of both signals
+    // (they end at once), so in those binaries the field is never read.
     #[allow(dead_code, reason = "only echo-server shuts down gracefully")]
     pub grace: Duration,
 }
@@ -45,16 +47,19 @@ pub struct Config {
 /// Parses the server flags (`--help` prints `about` and the usage) and raises the descriptor
 /// limit as far as the hard limit allows, so the server can hold as many connections as the
 /// system lets it.
-pub fn setup(example: &str, about: &str) -> Config {
+///
+/// `run` is the command that starts the server (`cargo run --release --example echo-server`),
+/// for the usage line.
+pub fn setup(run: &str, about: &str) -> Config {
     let usage = format!(
         "{about}\n\n\
-         Usage: cargo run --release --example {example} -- [--addr HOST:PORT] [--buf BYTES] [--grace-ms MS]\n\n\
+         Usage: {run} -- [--addr HOST:PORT] [--buf BYTES] [--grace-ms MS]\n\n\
          Options:\n  \
          --addr HOST:PORT  address to listen on; port 0 picks a free port (default {DEFAULT_ADDR})\n  \
          --buf BYTES       size of each connection's read buffer (default {DEFAULT_BUF})\n  \
          --grace-ms MS     on SIGINT or SIGTERM, stop accepting and let open connections\n                    \
          finish for up to MS milliseconds, then exit (default {DEFAULT_GRACE_MS}; echo-server\n                    \
-         only: echo-server-threads ends at once)\n  \
+         only: the other servers end at once)\n  \
          -h, --help        print this help\n"
     );
     let flags = Flags::from_env(usage, &["--addr", "--buf", "--grace-ms"]);

@@ -16,7 +16,9 @@
 //! # Invariants
 //!
 //! A comparison is fair only if the servers differ in how they run connections and in nothing
-//! else. The modules below hold what must be alike, so no server can drift on its own:
+//! else. The modules below hold what must be alike, so no server can drift on its own; `args`,
+//! `fd_limit` and `server` are the root crate's own `examples/support` files, included here,
+//! so the peers and evloop's examples share one copy:
 //!
 //! 1. the flags, their defaults and the `listening on ADDR` line ([`server`], [`args`]);
 //! 2. the descriptor limit, raised to the hard limit at start ([`fd_limit`]);
@@ -33,7 +35,10 @@
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
+#[path = "../../../examples/support/args.rs"]
 pub mod args;
+#[path = "../../../examples/support/fd_limit.rs"]
 pub mod fd_limit;
 pub mod listener;
+#[path = "../../../examples/support/server.rs"]
 pub mod server;

@@ -23,9 +23,9 @@ use std::process::ExitCode;
 
 #[path = "../driver/mod.rs"]
 mod driver;
-// The examples' own helper, so that the driver raises its limit exactly as they do.
-#[path = "../../../../examples/support/fd_limit.rs"]
-mod fd_limit;
+
+// The examples' own helper (through this crate), so the driver raises its limit as they do.
+use evloop_peers::fd_limit;
 
 use driver::cli::{self, Command, EchoOptions};
 use driver::idle::{self, IdleMemory};

@@ -74,7 +74,7 @@ const READS_PER_TURN: u32 = 16;
 
 fn main() -> io::Result<()> {
     let config = server::setup(
-        "mio-echo-server",
+        "cargo run --release -p evloop-peers --bin mio-echo-server",
         "An echo server on mio by hand: one event loop, no futures.",
     );
     // Without an epoll instance there is nothing to serve with.
@@ -221,7 +221,7 @@ impl Server {
                 // next closes it, which removes it from epoll in any case.
                 let _ = registry.deregister(&mut connection.stream);
                 if let Err(e) = result {
-                    server::log_connection_error(connection.peer, &e);
+                    server::log_connection_error(Some(connection.peer), &e);
                 }
             }
         }
@@ -236,7 +236,7 @@ impl Server {
                     // The same reply latency as evloop's servers (see the crate docs). A
                     // socket that refuses it is already broken: drop it, which closes it.
                     if let Err(e) = stream.set_nodelay(true) {
-                        server::log_connection_error(peer, &e);
+                        server::log_connection_error(Some(peer), &e);
                         continue;
                     }
                     let entry = self.connections.vacant_entry();

@@ -26,7 +26,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 fn main() -> io::Result<()> {
     let config = server::setup(
-        "tokio-echo-server",
+        "cargo run --release -p evloop-peers --bin tokio-echo-server",
         "An echo server on tokio's current_thread runtime: one task per connection.",
     );
     // Without a runtime (no epoll instance, out of descriptors) there is nothing to serve with.
@@ -75,7 +75,7 @@ async fn serve(config: server::Config) -> io::Result<()> {
 async fn echo(stream: TcpStream, peer: SocketAddr, buf_size: usize) {
     if let Err(e) = echo_until_eof(stream, buf_size).await {
         // The connection is over either way (the stream was dropped, which closed it).
-        server::log_connection_error(peer, &e);
+        server::log_connection_error(Some(peer), &e);
     }
 }
 
