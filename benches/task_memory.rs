@@ -5,70 +5,16 @@
 //! figure per method, no timing. Issue 3's target is ≤ 128 B per idle task beyond its future
 //! (tokio current_thread: 327 B).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::fs;
 use std::future::{Future, pending};
-use std::sync::atomic::{AtomicIsize, Ordering};
 
 use evloop::Runtime;
 
+// The counting allocator and the resident-set reader, shared with the tokio twin.
+#[path = "support/heap.rs"]
+mod heap;
+
 /// Idle tasks held at once.
 const TASKS: usize = 100_000;
-
-/// The system allocator, counting the bytes and blocks currently allocated through it.
-struct Counting;
-
-static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
-static LIVE_BLOCKS: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so the
-// `GlobalAlloc` contract holds as it does for `System`; the counter is only bookkeeping.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded as is; the caller upholds `alloc`'s contract.
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
-            LIVE_BLOCKS.fetch_add(1, Ordering::Relaxed);
-        }
-        ptr
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded as is; `ptr` came from this allocator with `layout`.
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        LIVE_BLOCKS.fetch_sub(1, Ordering::Relaxed);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: forwarded as is; the caller upholds `realloc`'s contract.
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
-        if !new.is_null() {
-            LIVE_BYTES.fetch_add(
-                new_size as isize - layout.size() as isize,
-                Ordering::Relaxed,
-            );
-        }
-        new
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-/// Resident set size of this process, from `/proc/self/statm` (pages × 4 KiB).
-fn rss_bytes() -> usize {
-    let statm = fs::read_to_string("/proc/self/statm").expect("reading /proc/self/statm");
-    let pages: usize = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|field| field.parse().ok())
-        .expect("statm's second field is the resident page count");
-    // SAFETY: `sysconf` has no preconditions.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    pages * usize::try_from(page).expect("the page size is positive")
-}
 
 /// An idle task's future: parked forever on a future that never wakes it.
 fn idle_future() -> impl Future<Output = ()> {
@@ -88,9 +34,8 @@ fn main() {
     let rt = Runtime::new().expect("creating an evloop runtime");
     // Warm the runtime up (thread locals, the first allocations) before the baseline.
     rt.block_on(evloop::task::yield_now());
-    let heap_before = LIVE_BYTES.load(Ordering::Relaxed);
-    let blocks_before = LIVE_BLOCKS.load(Ordering::Relaxed);
-    let rss_before = rss_bytes();
+    let (heap_before, blocks_before) = heap::live();
+    let rss_before = heap::rss_bytes();
     for _ in 0..TASKS {
         drop(rt.spawn(idle_future()));
     }
@@ -98,9 +43,10 @@ fn main() {
     // returns, every task has been polled and is parked.
     rt.block_on(evloop::task::yield_now());
     assert_eq!(rt.metrics().live_tasks, TASKS);
-    let heap = (LIVE_BYTES.load(Ordering::Relaxed) - heap_before) as f64 / TASKS as f64;
-    let blocks = (LIVE_BLOCKS.load(Ordering::Relaxed) - blocks_before) as f64 / TASKS as f64;
-    let rss = (rss_bytes() - rss_before) as f64 / TASKS as f64;
+    let (heap_after, blocks_after) = heap::live();
+    let heap = (heap_after - heap_before) as f64 / TASKS as f64;
+    let blocks = (blocks_after - blocks_before) as f64 / TASKS as f64;
+    let rss = (heap::rss_bytes() - rss_before) as f64 / TASKS as f64;
     println!("idle task memory ({TASKS} tasks, future of {future_size} B):");
     println!(
         "  heap bytes requested per task: {heap:.1} B ({:.1} B beyond the future)",

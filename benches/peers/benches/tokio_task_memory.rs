@@ -9,70 +9,15 @@
 
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::fs;
 use std::future::pending;
-use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+// evloop's counting allocator and resident-set reader, so both benches count alike.
+#[path = "../../support/heap.rs"]
+mod heap;
 
 /// Idle tasks held at once, as in evloop's bench.
 const TASKS: usize = 100_000;
-
-/// The system allocator, counting the bytes and blocks currently allocated through it.
-struct Counting;
-
-/// Bytes currently allocated through [`Counting`].
-static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
-/// Blocks currently allocated through [`Counting`].
-static LIVE_BLOCKS: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so the
-// `GlobalAlloc` contract holds as it does for `System`; the counters are only bookkeeping.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded as is; the caller upholds `alloc`'s contract.
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
-            LIVE_BLOCKS.fetch_add(1, Ordering::Relaxed);
-        }
-        ptr
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded as is; `ptr` came from this allocator with `layout`.
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        LIVE_BLOCKS.fetch_sub(1, Ordering::Relaxed);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: forwarded as is; the caller upholds `realloc`'s contract.
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
-        if !new.is_null() {
-            LIVE_BYTES.fetch_add(
-                new_size as isize - layout.size() as isize,
-                Ordering::Relaxed,
-            );
-        }
-        new
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-/// Resident set size of this process, from `/proc/self/statm` (resident pages × page size).
-fn rss_bytes() -> usize {
-    let statm = fs::read_to_string("/proc/self/statm").expect("reading /proc/self/statm");
-    let pages: usize = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|field| field.parse().ok())
-        .expect("statm's second field is the resident page count");
-    // SAFETY: `sysconf` has no preconditions.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    pages * usize::try_from(page).expect("the page size is positive")
-}
 
 /// Idle tasks polled at least once so far.
 static POLLED: AtomicUsize = AtomicUsize::new(0);
@@ -106,9 +51,8 @@ fn main() {
         .expect("creating a tokio current_thread runtime");
     // Warm the runtime up (thread locals, the first allocations) before the baseline.
     rt.block_on(tokio::task::yield_now());
-    let heap_before = LIVE_BYTES.load(Ordering::Relaxed);
-    let blocks_before = LIVE_BLOCKS.load(Ordering::Relaxed);
-    let rss_before = rss_bytes();
+    let (heap_before, blocks_before) = heap::live();
+    let rss_before = heap::rss_bytes();
     for _ in 0..TASKS {
         drop(rt.spawn(idle_task()));
     }
@@ -118,9 +62,10 @@ fn main() {
         }
     });
     assert_eq!(rt.metrics().num_alive_tasks(), TASKS);
-    let heap = (LIVE_BYTES.load(Ordering::Relaxed) - heap_before) as f64 / TASKS as f64;
-    let blocks = (LIVE_BLOCKS.load(Ordering::Relaxed) - blocks_before) as f64 / TASKS as f64;
-    let rss = (rss_bytes() - rss_before) as f64 / TASKS as f64;
+    let (heap_after, blocks_after) = heap::live();
+    let heap = (heap_after - heap_before) as f64 / TASKS as f64;
+    let blocks = (blocks_after - blocks_before) as f64 / TASKS as f64;
+    let rss = (heap::rss_bytes() - rss_before) as f64 / TASKS as f64;
     println!("tokio idle task memory ({TASKS} tasks, future of {future_size} B):");
     println!(
         "  heap bytes requested per task: {heap:.1} B ({:.1} B beyond the future)",
