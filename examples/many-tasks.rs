@@ -242,14 +242,11 @@ fn run_child(kind: &str, count: usize, sleep: Duration) -> io::Result<ChildRepor
 /// The child: `KIND COUNT MILLIS` (see [`CHILD_FLAG`]). It prints its figures on stdout.
 fn child(args: &[String]) -> io::Result<()> {
     let [kind, count, millis] = args else {
-        eprintln!("{CHILD_FLAG} takes KIND COUNT MILLIS");
+        eprintln!("error: {CHILD_FLAG} takes KIND COUNT MILLIS");
         process::exit(2);
     };
-    let (Ok(count), Ok(millis)) = (count.parse::<usize>(), millis.parse::<u64>()) else {
-        eprintln!("{CHILD_FLAG}: COUNT and MILLIS must be numbers");
-        process::exit(2);
-    };
-    let sleep = Duration::from_millis(millis);
+    let count = child_number("COUNT", count, TASKS as u64) as usize;
+    let sleep = Duration::from_millis(child_number("MILLIS", millis, CHILD_MAX_MILLIS));
     match kind.as_str() {
         "evloop" => child_evloop(count, sleep),
         "threads" => {
@@ -257,7 +254,29 @@ fn child(args: &[String]) -> io::Result<()> {
             Ok(())
         }
         _ => {
-            eprintln!("{CHILD_FLAG}: KIND is `evloop` or `threads`");
+            eprintln!("error: {CHILD_FLAG} KIND {kind} is neither evloop nor threads");
+            process::exit(2);
+        }
+    }
+}
+
+/// The longest sleep a child accepts, in milliseconds: a minute, far more than the full run's
+/// one second, and short enough that a child cannot outlive its watchdog.
+const CHILD_MAX_MILLIS: u64 = 60_000;
+
+/// The child's argument `what` (`text`) as a whole number from 0 to `max`; anything else is a
+/// usage error, one `error:` line and exit status 2 (the parent never passes one, but the flag
+/// can be typed by hand).
+fn child_number(what: &str, text: &str, max: u64) -> u64 {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        eprintln!("error: {CHILD_FLAG} {what} {text:?} is not a whole number");
+        process::exit(2);
+    }
+    // Only digits: the parse fails only for a number beyond 64 bits, which is too large too.
+    match text.parse::<u64>() {
+        Ok(n) if n <= max => n,
+        _ => {
+            eprintln!("error: {CHILD_FLAG} {what} {text} is too large: at most {max}");
             process::exit(2);
         }
     }

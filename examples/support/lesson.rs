@@ -19,8 +19,9 @@ pub const QUICK_ENV: &str = "EVLOOP_EXAMPLE_QUICK";
 /// returns whether the run is the quick one, with counts and durations shrunk so that the
 /// example finishes in about two seconds.
 ///
-/// `--help` prints `usage` and exits with status 0; anything else unknown prints the problem
-/// and `usage` to stderr and exits with status 2, the status shells use for usage errors.
+/// `--help` prints `usage` and exits with status 0; any other argument is a usage error: one
+/// `error:` line on stderr naming it, and exit status 2, the status shells use for usage
+/// errors (the same as the echo examples, see `support/args.rs`).
 pub fn quick_mode(usage: &str) -> bool {
     let mut quick = std::env::var_os(QUICK_ENV).is_some_and(|v| !v.is_empty() && v != "0");
     for arg in std::env::args().skip(1) {
@@ -31,7 +32,9 @@ pub fn quick_mode(usage: &str) -> bool {
                 process::exit(0);
             }
             other => {
-                eprint!("error: unknown argument `{other}`\n\n{usage}");
+                eprintln!(
+                    "error: unknown argument {other}; this example takes only --quick and --help"
+                );
                 process::exit(2);
             }
         }
