@@ -34,6 +34,18 @@
 //! under it, lost or corrupted data. Errors and stalls are reported, not judged, because
 //! pushing a server past its limits produces them legitimately; but a run in which no
 //! connection could be opened at all fails, since it measured nothing.
+//!
+//! # Bad input and refusals
+//!
+//! Each flag has a range, listed by `--help`: `--size` 1 to 64 MiB ([`MAX_SIZE`]), `--depth` 1
+//! to [`MAX_DEPTH`], `--conns` 1 to [`MAX_CONNS`] and no more than the descriptor limit allows,
+//! `--secs` a finite number from [`MIN_SECS`] to [`MAX_SECS`]. A value out of its range, an
+//! unknown flag or a missing value gets one `error:` line that names the flag, the value and
+//! the limit, and exit status 2. Every connection's buffers are allocated before the first
+//! connect; if the allocator refuses them (say under `ulimit -v`), one `error:` line names the
+//! size asked for, and the exit status is 1, as for every other failed run. `main` returns an
+//! `ExitCode` (from `args::finish`) rather than an `io::Result` so that an error is printed as
+//! that one line, not in its `Debug` form.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -41,7 +53,7 @@ use std::fmt::{Debug, Display};
 use std::io::{self, Write};
 use std::iter;
 use std::net::SocketAddr;
-use std::process;
+use std::process::ExitCode;
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
@@ -52,12 +64,38 @@ use evloop::time::{sleep_until, timeout};
 
 #[path = "support/args.rs"]
 mod args;
+#[path = "support/buffer.rs"]
+mod buffer;
 #[path = "support/fd_limit.rs"]
 mod fd_limit;
 #[path = "support/histogram.rs"]
 mod histogram;
 
 use histogram::Histogram;
+
+/// The largest `--size`: 64 MiB. Each connection holds up to two messages whole (the one its
+/// writer fills and the one its reader checks against), and a message larger than the
+/// socket buffers (a few MiB) measures nothing a smaller one does not.
+const MAX_SIZE: usize = 64 << 20;
+
+/// The largest `--depth`. Each connection keeps one send instant (16 bytes) per message in
+/// flight, allocated up front; past a thousand messages in flight, further ones only wait in
+/// the socket buffers, which measures queueing, not the server.
+const MAX_DEPTH: usize = 1024;
+
+/// The largest `--conns`: 2^20, Linux's default ceiling on a process's descriptors
+/// (`fs.nr_open`); every connection is one. The descriptor limit in force may allow fewer,
+/// which is checked at start. It also keeps connection numbers within the `u32` of the
+/// message pattern.
+const MAX_CONNS: usize = 1 << 20;
+
+/// The shortest `--secs`: one millisecond, the timer's granularity; a shorter window would
+/// measure the timer, not the server.
+const MIN_SECS: f64 = 0.001;
+
+/// The longest `--secs`: one day. A benchmark longer than that is a typo, and the bound keeps
+/// the deadline (now plus the window) far from the clock's range.
+const MAX_SECS: f64 = 24.0 * 60.0 * 60.0;
 
 /// The most connects in flight at once. Opening thousands at once would overflow the
 /// server's listen queue (its backlog) faster than it accepts, and the kernel would drop the
@@ -107,71 +145,77 @@ struct Options {
 
 impl Options {
     fn from_env() -> Options {
-        let usage = "A load generator and checker for the echo servers, on evloop.\n\n\
-                     Usage: cargo run --release --example echo-client -- [OPTIONS]\n\n\
-                     Options:\n  \
-                     --addr HOST:PORT  server address (default 127.0.0.1:7000)\n  \
-                     --conns N         connections to open (default 1)\n  \
-                     --size BYTES      message size (default 64)\n  \
-                     --depth D         messages in flight per connection (default 1)\n  \
-                     --secs T          seconds to send for, fractions allowed (default 5)\n  \
-                     -h, --help        print this help\n";
-        let flags = args::Flags::from_env(
-            usage.to_string(),
-            &["--addr", "--conns", "--size", "--depth", "--secs"],
+        let usage = format!(
+            "A load generator and checker for the echo servers, on evloop.\n\n\
+             Usage: cargo run --release --example echo-client -- [OPTIONS]\n\n\
+             Options:\n  \
+             --addr HOST:PORT  server address (default 127.0.0.1:7000)\n  \
+             --conns N         connections to open, 1 to {MAX_CONNS} and within the\n                    \
+             descriptor limit (default 1)\n  \
+             --size BYTES      message size, 1 to {MAX_SIZE} (default 64)\n  \
+             --depth D         messages in flight per connection, 1 to {MAX_DEPTH} (default 1)\n  \
+             --secs T          seconds to send for, {MIN_SECS} to {MAX_SECS}, fractions allowed\n                    \
+             (default 5)\n  \
+             -h, --help        print this help\n"
         );
-        let options = Options {
+        let flags =
+            args::Flags::from_env(usage, &["--addr", "--conns", "--size", "--depth", "--secs"]);
+        Options {
             addr: flags.addr("--addr", "127.0.0.1:7000"),
-            conns: flags.count("--conns", 1),
-            size: flags.count("--size", 64),
-            depth: flags.count("--depth", 1),
-            secs: match Duration::try_from_secs_f64(flags.value("--secs", 5.0)) {
-                Ok(secs) if !secs.is_zero() => secs,
-                _ => flags.fail("`--secs` must be a positive number of seconds"),
-            },
-        };
-        if u32::try_from(options.conns).is_err() {
-            // Connection numbers are u32 in the message pattern.
-            flags.fail("`--conns` must fit in 32 bits");
+            conns: flags.size("--conns", 1, 1, MAX_CONNS, "connections"),
+            size: flags.size("--size", 64, 1, MAX_SIZE, "bytes"),
+            depth: flags.size("--depth", 1, 1, MAX_DEPTH, "messages"),
+            secs: flags.seconds("--secs", 5.0, MIN_SECS, MAX_SECS),
         }
-        options
     }
 }
 
-fn main() -> io::Result<()> {
+fn main() -> ExitCode {
     let options = Options::from_env();
     let wanted = options.conns as u64 + FD_HEADROOM;
     match fd_limit::raise_nofile_limit(wanted) {
         Ok(limit) if limit < wanted => {
-            // Run anyway: the connections past the limit fail with EMFILE and show up in
-            // `errors`, which tells the story better than refusing to start.
-            eprintln!(
-                "warning: {} connections need about {wanted} descriptors, but the limit is \
-                 {limit}; the excess will fail",
-                options.conns
-            );
+            // The connections past the limit could only fail with EMFILE: asking for them is
+            // asking for more than this process may have, a usage error like any other range.
+            args::bad_input(format_args!(
+                "--conns {} is too many: the descriptor limit, raised as far as allowed, is \
+                 {limit}, room for at most {} connections",
+                options.conns,
+                limit.saturating_sub(FD_HEADROOM)
+            ));
         }
         Ok(_) => {}
         Err(e) => {
-            // Same reasoning: the run shows what the current limit allows.
+            // Not fatal: the run shows what the current limit allows (connections past it fail
+            // with EMFILE and are counted in `errors`).
             eprintln!("warning: cannot read or raise the descriptor limit: {e}");
         }
     }
+    args::finish(run_client(options))
+}
+
+/// Prints the settings, runs the load and the checks, and prints the results; an error here
+/// (including wrong echoes) ends the program with status 1 (see the module docs).
+fn run_client(options: Options) -> io::Result<()> {
     line("addr", options.addr)?;
     line("conns", options.conns)?;
     line("depth", options.depth)?;
     line("size", options.size)?;
     line("secs", format_args!("{:.2}", options.secs.as_secs_f64()))?;
 
+    // Every buffer first: a refusal then ends the run before any connection is opened.
+    let run = Run::new(&options)?;
     // Without a runtime (no epoll instance, out of descriptors) there is nothing to run on.
-    let runtime = evloop::Runtime::new()?;
-    let mismatches = runtime.block_on(run(options))?;
+    let runtime = evloop::Runtime::new()
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot start the runtime: {e}")))?;
+    let mismatches = runtime.block_on(run_load(options, run))?;
     drop(runtime);
     if mismatches > 0 {
         // The run completed, but what came back is not what was sent: that is a failure no
         // matter how fast it was.
-        eprintln!("error: {mismatches} echoed messages did not match what was sent");
-        process::exit(1);
+        return Err(io::Error::other(format!(
+            "{mismatches} echoed messages did not match what was sent"
+        )));
     }
     Ok(())
 }
@@ -220,23 +264,55 @@ struct Conn {
     /// times out means the connection never closed cleanly.
     writer_done: Cell<bool>,
     reader_done: Cell<bool>,
+    /// The writer's batch: empty, with room for the largest batch it ever sends, so that it
+    /// never grows. Allocated with the run, taken by the writer.
+    batch: Cell<Vec<u8>>,
+    /// The reader's buffer, and the message it checks the echo against. Allocated with the
+    /// run, taken by the reader.
+    read_buf: Cell<Box<[u8]>>,
+    expected: Cell<Box<[u8]>>,
 }
 
 impl Run {
-    fn new(options: &Options) -> Run {
+    /// The state of a run with every connection's buffers allocated, or an error naming the
+    /// size the allocator refused.
+    fn new(options: &Options) -> io::Result<Run> {
+        let (size, depth) = (options.size, options.depth);
+        let batch_bytes = size * depth.min((MAX_WRITE_BATCH / size).max(1));
+        let read_bytes = size.saturating_mul(depth).min(MAX_READ_BUFFER);
         let conns = (0..options.conns)
-            .map(|id| Conn {
-                id: id as u32,
-                in_flight: RefCell::new(VecDeque::with_capacity(options.depth)),
-                writer: RefCell::new(None),
-                connected: Cell::new(false),
-                echoed: Cell::new(0),
-                failed: Cell::new(false),
-                writer_done: Cell::new(false),
-                reader_done: Cell::new(false),
+            .map(|id| {
+                let refused = |e: io::Error| {
+                    io::Error::new(
+                        e.kind(),
+                        format!("connection {id} of {}: {e}", options.conns),
+                    )
+                };
+                let mut batch = Vec::new();
+                batch.try_reserve_exact(batch_bytes).map_err(|e| {
+                    refused(io::Error::new(
+                        io::ErrorKind::OutOfMemory,
+                        format!("cannot allocate {batch_bytes} bytes for a batch of messages: {e}"),
+                    ))
+                })?;
+                Ok(Conn {
+                    id: id as u32,
+                    in_flight: RefCell::new(VecDeque::with_capacity(depth)),
+                    writer: RefCell::new(None),
+                    connected: Cell::new(false),
+                    echoed: Cell::new(0),
+                    failed: Cell::new(false),
+                    writer_done: Cell::new(false),
+                    reader_done: Cell::new(false),
+                    batch: Cell::new(batch),
+                    read_buf: Cell::new(
+                        buffer::zeroed(read_bytes, "a read buffer").map_err(refused)?,
+                    ),
+                    expected: Cell::new(buffer::zeroed(size, "a message").map_err(refused)?),
+                })
             })
-            .collect();
-        Run {
+            .collect::<io::Result<_>>()?;
+        Ok(Run {
             size: options.size,
             depth: options.depth,
             conns,
@@ -245,7 +321,7 @@ impl Run {
             mismatches: Cell::new(0),
             errors: Cell::new(0),
             latency: RefCell::new(Histogram::new()),
-        }
+        })
     }
 
     /// Counts an error on `conn` (only its first: a reset usually fails both the reader and
@@ -280,8 +356,8 @@ fn wake_writer(conn: &Conn) {
 
 /// Connects, runs the load until the deadline, drains, and prints the results. Returns the
 /// number of mismatches.
-async fn run(options: Options) -> io::Result<u64> {
-    let run = Rc::new(Run::new(&options));
+async fn run_load(options: Options, run: Run) -> io::Result<u64> {
+    let run = Rc::new(run);
 
     let connecting = Instant::now();
     let streams = connect_all(&run, options.addr).await?;
@@ -448,7 +524,8 @@ async fn writer(run: Rc<Run>, id: usize, mut half: OwnedWriteHalf) {
 
 async fn write_messages(run: &Run, conn: &Conn, half: &mut OwnedWriteHalf) -> io::Result<()> {
     let size = run.size;
-    let mut batch = Vec::new();
+    // Its capacity holds the largest batch below, so `resize` never reallocates.
+    let mut batch = conn.batch.take();
     let mut seq = 0;
     while let Some(room) = room_to_send(run, conn).await {
         let count = room.min((MAX_WRITE_BATCH / size).max(1));
@@ -501,8 +578,8 @@ async fn reader(run: Rc<Run>, id: usize, mut half: OwnedReadHalf) {
 }
 
 async fn read_echoes(run: &Run, conn: &Conn, half: &mut OwnedReadHalf) -> io::Result<()> {
-    let mut buf = vec![0; (run.size * run.depth).min(MAX_READ_BUFFER)];
-    let mut checker = Checker::new(conn.id, run.size);
+    let mut buf = conn.read_buf.take();
+    let mut checker = Checker::new(conn.id, conn.expected.take());
     loop {
         let n = half.read(&mut buf).await?;
         if n == 0 {
@@ -565,8 +642,8 @@ struct Checker {
     seq: u64,
     /// How many of its bytes have been received.
     offset: usize,
-    /// Its pattern, filled in when its first byte arrives.
-    expected: Vec<u8>,
+    /// Its pattern, filled in when its first byte arrives; as long as a message.
+    expected: Box<[u8]>,
     /// Its first wrong byte, if one has been seen.
     mismatch: Option<Mismatch>,
 }
@@ -579,12 +656,14 @@ struct Mismatch {
 }
 
 impl Checker {
-    fn new(conn: u32, size: usize) -> Checker {
+    /// A checker for connection `conn`, which fills `expected` (one message long) with each
+    /// message's pattern in turn.
+    fn new(conn: u32, expected: Box<[u8]>) -> Checker {
         Checker {
             conn,
             seq: 0,
             offset: 0,
-            expected: vec![0; size],
+            expected,
             mismatch: None,
         }
     }

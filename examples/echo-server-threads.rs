@@ -12,13 +12,21 @@
 //! `nc -N 127.0.0.1 7000 < FILE | cmp - FILE`, or
 //! `cargo run --release --example echo-client -- --conns 100 --depth 16`. Comparing the two
 //! servers under the same client load shows what the event loop buys (and what it costs).
+//!
+//! Its flags, their ranges, its `error:` lines and exit statuses are `echo-server`'s: 2 for a
+//! bad command line, 1 when the system refuses the address or the memory for a buffer. `main`
+//! returns an `ExitCode` for the same reason: an error returned from `main` would be printed
+//! in its `Debug` form, without the address.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::process::ExitCode;
 use std::thread;
 
 #[path = "support/args.rs"]
 mod args;
+#[path = "support/buffer.rs"]
+mod buffer;
 #[path = "support/fd_limit.rs"]
 mod fd_limit;
 #[path = "support/server.rs"]
@@ -32,14 +40,20 @@ mod server;
 /// load this baseline has to carry to be compared with the event loop.
 const THREAD_STACK_SIZE: usize = 64 * 1024;
 
-fn main() -> io::Result<()> {
+fn main() -> ExitCode {
     let config = server::setup(
         "cargo run --release --example echo-server-threads",
         "An echo server on std::net: one OS thread per connection.",
     );
+    args::finish(serve(config))
+}
+
+/// Accepts connections forever, one thread each; an error here ends the program.
+fn serve(config: server::Config) -> io::Result<()> {
     // The address is taken or not ours to bind: there is nothing to serve, so the error ends
-    // the program (and `main` prints it).
-    let listener = TcpListener::bind(config.addr)?;
+    // the program (and `main` prints it, with the address).
+    let listener =
+        TcpListener::bind(config.addr).map_err(|e| server::cannot_listen(config.addr, e))?;
     // Same reasoning: a listening socket that cannot take a longer queue is broken.
     raise_backlog(&listener)?;
     // Fails only for a socket that is already broken; same reasoning as for `bind`.
@@ -102,7 +116,9 @@ fn echo_until_eof(mut stream: TcpStream, buf_size: usize) -> io::Result<()> {
     // one is unacknowledged waits for that ACK, and the client may delay its ACK (up to 40 ms
     // on Linux): a pipelining client would measure those waits instead of the server.
     stream.set_nodelay(true)?;
-    let mut buf = vec![0; buf_size];
+    // Refused only under memory pressure (one buffer was had at startup): the error, which
+    // names the size, ends this connection, never the server.
+    let mut buf = buffer::zeroed(buf_size, "the connection's buffer")?;
     loop {
         let n = match stream.read(&mut buf) {
             Ok(0) => break,

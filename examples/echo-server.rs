@@ -19,9 +19,20 @@
 //! the ones still open after that (and says how many), and exits with status 0.
 //!
 //! `echo-server-threads` is the same server on one OS thread per connection, for comparison.
+//!
+//! # Bad input and refusals
+//!
+//! `--buf` is 1 to 64 MiB and `--grace-ms` 0 to one hour (`--help` lists the ranges). A flag
+//! out of its range, unknown or without a value gets one `error:` line naming it and its value,
+//! and exit status 2. When the system refuses what the server needs (the address is in use,
+//! memory for even one buffer) it prints one `error:` line naming the address or the size and
+//! exits with status 1. That is why `main` returns an `ExitCode` (from `args::finish`) rather
+//! than the `io::Result` of `run`: returned from `main`, an error would be printed in its
+//! `Debug` form, `Error: Os { code: 98, kind: AddrInUse, .. }`, without the address.
 
 use std::cell::Cell;
 use std::io;
+use std::process::ExitCode;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -32,18 +43,26 @@ use evloop::sync::Notify;
 
 #[path = "support/args.rs"]
 mod args;
+#[path = "support/buffer.rs"]
+mod buffer;
 #[path = "support/fd_limit.rs"]
 mod fd_limit;
 #[path = "support/server.rs"]
 mod server;
 
-fn main() -> io::Result<()> {
+fn main() -> ExitCode {
     let config = server::setup(
         "cargo run --release --example echo-server",
         "An echo server on evloop: one task per connection, one thread in all.",
     );
+    args::finish(run(config))
+}
+
+/// Serves until SIGINT or SIGTERM; an error here ends the program (see the module docs).
+fn run(config: server::Config) -> io::Result<()> {
     // Without a runtime (no epoll instance, out of descriptors) there is nothing to serve with.
-    let runtime = evloop::Runtime::new()?;
+    let runtime = evloop::Runtime::new()
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot start the runtime: {e}")))?;
     runtime.block_on(serve(config))
     // `block_on` has returned, but connections still open after the grace period are tasks
     // that stay in the runtime; dropping it here, at the end of `main`, drops them, which
@@ -58,8 +77,10 @@ async fn serve(config: server::Config) -> io::Result<()> {
     let mut interrupts = signal(SignalKind::interrupt())?;
     let mut terminations = signal(SignalKind::terminate())?;
     // The address is taken or not ours to bind: there is nothing to serve, so the error ends
-    // the program (and `main` prints it).
-    let listener = TcpListener::bind(config.addr).await?;
+    // the program (and `main` prints it, with the address).
+    let listener = TcpListener::bind(config.addr)
+        .await
+        .map_err(|e| server::cannot_listen(config.addr, e))?;
     // Fails only for a socket that is already broken; same reasoning as for `bind`.
     let local_addr = listener.local_addr()?;
     // Nobody can learn the port if stdout is gone; stopping beats serving unannounced.
@@ -196,7 +217,15 @@ fn serve_connection(
         // (up to 40 ms on Linux): a pipelining client would measure those waits instead of the
         // server.
         let mut outcome = stream.set_nodelay(true);
-        let mut buf = vec![0; buf_size].into_boxed_slice();
+        // Refused only under memory pressure (one buffer was had at startup): that ends this
+        // connection, with a line that names the size, never the server.
+        let mut buf = match buffer::zeroed(buf_size, "the connection's buffer") {
+            Ok(buf) => buf,
+            Err(e) => {
+                outcome = Err(e);
+                Box::default()
+            }
+        };
         while outcome.is_ok() {
             outcome = match stream.read(&mut buf).await {
                 // End of file: the client half-closed, and everything it sent has been

@@ -17,6 +17,16 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:7000";
 /// for the small messages of a latency test without a large footprint per connection.
 pub const DEFAULT_BUF: usize = 4096;
 
+/// The largest `--buf`: 64 MiB. A read never returns more than the socket's receive buffer
+/// holds (a few MiB at most on Linux), so a larger buffer only costs memory, and every
+/// connection holds one: at this size a few dozen connections already take gigabytes.
+pub const MAX_BUF: usize = 64 << 20;
+
+/// The longest `--grace-ms`: one hour. Service managers kill a server that takes minutes to
+/// stop (systemd after 90 s), so an hour is already more than any real use; the bound also
+/// keeps the grace deadline (now plus the grace) far from the clock's range.
+pub const MAX_GRACE_MS: u64 = 60 * 60 * 1000;
+
 /// How long the accept loop pauses when the process or the system has run out of something a
 /// new connection needs (descriptors, socket memory).
 ///
@@ -48,6 +58,11 @@ pub struct Config {
 /// limit as far as the hard limit allows, so the server can hold as many connections as the
 /// system lets it.
 ///
+/// A bad flag ends the process with one `error:` line and status 2 (see `args`). So does, with
+/// status 1, a `--buf` the allocator refuses even once: the server checks that one buffer of
+/// that size can be had before it starts, so that it fails at once, naming the size, instead
+/// of failing every connection later.
+///
 /// `run` is the command that starts the server (`cargo run --release --example echo-server`),
 /// for the usage line.
 pub fn setup(run: &str, about: &str) -> Config {
@@ -56,24 +71,45 @@ pub fn setup(run: &str, about: &str) -> Config {
          Usage: {run} -- [--addr HOST:PORT] [--buf BYTES] [--grace-ms MS]\n\n\
          Options:\n  \
          --addr HOST:PORT  address to listen on; port 0 picks a free port (default {DEFAULT_ADDR})\n  \
-         --buf BYTES       size of each connection's read buffer (default {DEFAULT_BUF})\n  \
+         --buf BYTES       size of each connection's read buffer, 1 to {MAX_BUF}\n                    \
+         (default {DEFAULT_BUF})\n  \
          --grace-ms MS     on SIGINT or SIGTERM, stop accepting and let open connections\n                    \
-         finish for up to MS milliseconds, then exit (default {DEFAULT_GRACE_MS}; echo-server\n                    \
-         only: the other servers end at once)\n  \
+         finish for up to MS milliseconds (0 to {MAX_GRACE_MS}), then exit (default\n                    \
+         {DEFAULT_GRACE_MS}; echo-server only: the other servers end at once)\n  \
          -h, --help        print this help\n"
     );
     let flags = Flags::from_env(usage, &["--addr", "--buf", "--grace-ms"]);
     let config = Config {
         addr: flags.addr("--addr", DEFAULT_ADDR),
-        buf: flags.count("--buf", DEFAULT_BUF),
-        grace: Duration::from_millis(flags.value("--grace-ms", DEFAULT_GRACE_MS)),
+        buf: flags.size("--buf", DEFAULT_BUF, 1, MAX_BUF, "bytes"),
+        grace: Duration::from_millis(flags.number(
+            "--grace-ms",
+            DEFAULT_GRACE_MS,
+            0,
+            MAX_GRACE_MS,
+            "milliseconds",
+        )),
     };
+    // Freed at once: it only proves that one connection's buffer can be had at all.
+    if let Err(e) = Vec::<u8>::new().try_reserve_exact(config.buf) {
+        eprintln!(
+            "error: cannot allocate a {}-byte buffer (--buf {}): {e}",
+            config.buf, config.buf
+        );
+        std::process::exit(i32::from(crate::args::REFUSED));
+    }
     if let Err(e) = fd_limit::raise_nofile_limit(u64::MAX) {
         // Not fatal: the server works under the old limit, and when it is reached the accept
         // loop meets EMFILE, which it survives.
         eprintln!("warning: cannot raise the descriptor limit: {e}");
     }
     config
+}
+
+/// The error for a `bind` to `addr` that failed: the same kind, with the address in its
+/// message (`cannot listen on 127.0.0.1:7000: Address already in use (os error 98)`).
+pub fn cannot_listen(addr: SocketAddr, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}"))
 }
 
 /// Prints `listening on ADDR` and flushes it at once: scripts and tests start the server, wait
