@@ -10,10 +10,13 @@
 use std::io::Read;
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
+
+#[path = "support/examples.rs"]
+mod examples;
+use examples::example_binary;
 
 /// How long a child may run before the watchdog kills it and fails the test. Every case here
 /// ends within milliseconds (a usage error ends before any work starts); only a hang, or a
@@ -27,15 +30,6 @@ const MEMORY_LIMIT: u64 = 64 << 20;
 
 /// The largest `--size` and `--buf`, as the examples document it (`MAX_SIZE`, `MAX_BUF`).
 const MAX_BYTES: &str = "67108864";
-
-/// `target/<profile>/examples/<name>`, next to this test binary's `deps/` directory, or `None`
-/// if it has not been built.
-fn example_binary(name: &str) -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let profile_dir = exe.parent()?.parent()?;
-    let binary = profile_dir.join("examples").join(name);
-    binary.is_file().then_some(binary)
-}
 
 /// How a child ended.
 #[derive(Debug)]

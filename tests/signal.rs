@@ -8,12 +8,15 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use evloop::signal::unix::{SignalKind, signal};
 use evloop::time::timeout;
+
+#[path = "support/examples.rs"]
+mod examples;
+use examples::example_binary;
 
 /// Bound on every wait that is expected to succeed; only reached when a test fails.
 const WAIT: Duration = Duration::from_secs(10);
@@ -190,15 +193,6 @@ fn recv_outside_a_runtime_ends_the_stream() {
 
 // ---- echo-server, end to end ----
 
-/// `target/<profile>/examples/echo-server`, next to this test binary's `deps/` directory, or
-/// `None` if it has not been built.
-fn echo_server_binary() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let profile_dir = exe.parent()?.parent()?;
-    let binary = profile_dir.join("examples").join("echo-server");
-    binary.is_file().then_some(binary)
-}
-
 /// A running `echo-server` child, killed on drop if a test fails half-way.
 struct Server {
     child: Child,
@@ -209,7 +203,7 @@ struct Server {
 impl Server {
     /// Starts the server on a free port and waits for its `listening on` line.
     fn start(grace_ms: u64) -> Option<Server> {
-        let Some(binary) = echo_server_binary() else {
+        let Some(binary) = example_binary("echo-server") else {
             println!("skipped: examples/echo-server is not built (cargo test builds it)");
             return None;
         };
