@@ -50,7 +50,10 @@ evloop's top functions per message to instr.md, instr.csv and instr-functions.cs
 under 10 s.
   --servers LIST    any of evloop,threads,tokio,mio (default evloop,tokio,mio)
   --cells LIST      connections x depth, comma-separated (default 1x1,100x16,1000x16)
-  --out DIR         where the files go (default benches/results)
+  --root DIR        measure the workspace at DIR (another worktree or checkout) instead of
+                    this one: its examples and peers are built and run from there
+  --out DIR         where the files go (default benches/results; with --root,
+                    <DIR's target dir>/echo-bench-instr, so no tree's files change)
   --no-build        use the binaries already built instead of running cargo build
 ";
 
@@ -106,8 +109,10 @@ pub struct InstrOptions {
     pub servers: Vec<Server>,
     /// The cells, in order.
     pub cells: Vec<Cell>,
-    /// The output directory.
-    pub out: PathBuf,
+    /// The workspace to measure, if not this one (`--root`).
+    pub root: Option<PathBuf>,
+    /// The output directory, if given (`--out`); the default depends on `root`.
+    pub out: Option<PathBuf>,
     /// Whether to run `cargo build` first.
     pub build: bool,
 }
@@ -145,7 +150,7 @@ const INSTR_CELLS: [Cell; 3] = [
 const INSTR_SERVERS: [Server; 3] = [Server::Evloop, Server::Tokio, Server::Mio];
 
 /// Flags that take a value.
-const VALUE_FLAGS: [&str; 9] = [
+const VALUE_FLAGS: [&str; 10] = [
     "--secs",
     "--rounds",
     "--conns",
@@ -155,6 +160,7 @@ const VALUE_FLAGS: [&str; 9] = [
     "--idle-conns",
     "--out",
     "--cells",
+    "--root",
 ];
 
 /// Flags that take none.
@@ -216,7 +222,7 @@ pub fn parse(
         return Err("`--run` applies to `micro` only".to_string());
     }
     if instr {
-        const INSTR_FLAGS: [&str; 3] = ["--servers", "--cells", "--out"];
+        const INSTR_FLAGS: [&str; 4] = ["--servers", "--cells", "--out", "--root"];
         if let Some((name, _)) = values
             .iter()
             .find(|(name, _)| !INSTR_FLAGS.contains(&name.as_str()))
@@ -235,14 +241,16 @@ pub fn parse(
                 Some(text) => cells(text)?,
                 None => INSTR_CELLS.to_vec(),
             },
-            out: value("--out").map_or_else(|| results.to_path_buf(), PathBuf::from),
+            root: value("--root").map(PathBuf::from),
+            out: value("--out").map(PathBuf::from),
             build: !switch("--no-build"),
         }));
     }
-    if value("--cells").is_some() {
-        return Err(
-            "`--cells` applies to `instr` only (the matrix takes --conns and --depths)".to_string(),
-        );
+    if let Some(name) = ["--cells", "--root"]
+        .into_iter()
+        .find(|name| value(name).is_some())
+    {
+        return Err(format!("`{name}` applies to `instr` only"));
     }
     let quick = switch("--quick");
     let secs: f64 = match value("--secs") {
@@ -423,6 +431,7 @@ mod tests {
         assert!(parse_args(&["instr", "--cells", "100"]).is_err());
         assert!(parse_args(&["instr", "--cells", "0x16"]).is_err());
         assert!(parse_args(&["--cells", "1x1"]).is_err());
+        assert!(parse_args(&["--root", "."]).is_err());
     }
 
     #[test]
