@@ -8,6 +8,8 @@
 //! cargo run --release -p evloop-peers --bin echo-bench -- --quick      # a smoke test
 //! cargo run --release -p evloop-peers --bin echo-bench -- --servers evloop,threads --conns 1,100
 //! cargo run --release -p evloop-peers --bin echo-bench -- micro        # criterion table
+//! cargo run --release -p evloop-peers --bin echo-bench -- instr        # callgrind counts
+//! cargo run --release -p evloop-peers --bin echo-bench -- instr --servers evloop --cells 1x1
 //! ```
 //!
 //! Every server gets `--buf 4096` and runs pinned to one CPU, the client to another; inside
@@ -34,7 +36,7 @@ use driver::matrix::{self, Plan};
 use driver::process::{self, Pinning};
 use driver::report::{self, Report};
 use driver::servers::Layout;
-use driver::{micro, targets};
+use driver::{instr, micro, targets};
 
 /// Descriptors the driver needs beside the idle probe's sockets: stdio, the pipes to its
 /// children, with room to spare.
@@ -64,6 +66,13 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Micro(options) => micro::run(&layout, options.run, &options.out),
+        Command::Instr(options) => {
+            let command = format!(
+                "cargo run --release -p evloop-peers --bin echo-bench -- {}",
+                args.join(" ")
+            );
+            instr::run(&layout, &options, &command)
+        }
         Command::Echo(options) => echo(&layout, &options, &args),
     };
     match outcome {

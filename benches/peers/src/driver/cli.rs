@@ -1,9 +1,11 @@
 //! The command line: `echo-bench [OPTIONS]` runs the echo matrix, `echo-bench micro [--run]`
-//! tabulates the criterion micro-benchmarks.
+//! tabulates the criterion micro-benchmarks, `echo-bench instr` counts instructions and system
+//! calls per message under callgrind.
 //!
 //! Hand-written like the examples' flags: `--name value` or `--name=value`, switches without
 //! a value, and a usage error exits with status 2.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -17,6 +19,7 @@ markdown and SVG charts.
 
 Usage: cargo run --release -p evloop-peers --bin echo-bench -- [OPTIONS]
        cargo run --release -p evloop-peers --bin echo-bench -- micro [--run] [--out DIR]
+       cargo run --release -p evloop-peers --bin echo-bench -- instr [--servers L] [--cells L]
 
 Options:
   --secs N          seconds each client runs, fractions allowed (default 3)
@@ -38,6 +41,20 @@ micro: reads criterion's estimates for evloop's micro-benchmarks (`cargo bench` 
 root) and tokio's (`cargo bench -p evloop-peers`) and writes micro.md and micro.csv.
   --run             run both `cargo bench` commands first
   --out DIR         where micro.md and micro.csv go (default benches/results)
+
+instr: runs each server under callgrind (valgrind, from the system's packages), drives it
+with echo-client for 1 s and then 3 s, and writes the user-space instructions and system
+calls per message (the second load minus the first, so start-up and connects cancel) and
+evloop's top functions per message to instr.md, instr.csv and instr-functions.csv. About
+6 s per server per cell: the default run about a minute, `--servers evloop --cells 1x1`
+under 10 s.
+  --servers LIST    any of evloop,threads,tokio,mio (default evloop,tokio,mio)
+  --cells LIST      connections x depth, comma-separated (default 1x1,100x16,1000x16)
+  --root DIR        measure the workspace at DIR (another worktree or checkout) instead of
+                    this one: its examples and peers are built and run from there
+  --out DIR         where the files go (default benches/results; with --root,
+                    <DIR's target dir>/echo-bench-instr, so no tree's files change)
+  --no-build        use the binaries already built instead of running cargo build
 ";
 
 /// What to do.
@@ -47,6 +64,8 @@ pub enum Command {
     Echo(EchoOptions),
     /// Tabulate the micro-benchmarks.
     Micro(MicroOptions),
+    /// Count instructions and system calls per message under callgrind.
+    Instr(InstrOptions),
     /// Print the usage.
     Help,
 }
@@ -83,8 +102,55 @@ pub struct MicroOptions {
     pub out: PathBuf,
 }
 
+/// The instruction counts' settings.
+#[derive(Debug, Clone)]
+pub struct InstrOptions {
+    /// The servers, in the order they run and appear in the table.
+    pub servers: Vec<Server>,
+    /// The cells, in order.
+    pub cells: Vec<Cell>,
+    /// The workspace to measure, if not this one (`--root`).
+    pub root: Option<PathBuf>,
+    /// The output directory, if given (`--out`); the default depends on `root`.
+    pub out: Option<PathBuf>,
+    /// Whether to run `cargo build` first.
+    pub build: bool,
+}
+
+/// One load shape of `instr`: connections and messages in flight on each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Cell {
+    /// Connections (`--conns` of the client).
+    pub conns: usize,
+    /// Messages in flight per connection (`--depth`).
+    pub depth: usize,
+}
+
+impl fmt::Display for Cell {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}x{}", self.conns, self.depth)
+    }
+}
+
+/// `instr`'s cells unless `--cells` says otherwise: issue 13's.
+const INSTR_CELLS: [Cell; 3] = [
+    Cell { conns: 1, depth: 1 },
+    Cell {
+        conns: 100,
+        depth: 16,
+    },
+    Cell {
+        conns: 1000,
+        depth: 16,
+    },
+];
+
+/// `instr`'s servers unless `--servers` says otherwise: evloop and the two single-threaded
+/// peers (the thread-per-connection server is left out: valgrind runs one thread at a time).
+const INSTR_SERVERS: [Server; 3] = [Server::Evloop, Server::Tokio, Server::Mio];
+
 /// Flags that take a value.
-const VALUE_FLAGS: [&str; 8] = [
+const VALUE_FLAGS: [&str; 10] = [
     "--secs",
     "--rounds",
     "--conns",
@@ -93,6 +159,8 @@ const VALUE_FLAGS: [&str; 8] = [
     "--servers",
     "--idle-conns",
     "--out",
+    "--cells",
+    "--root",
 ];
 
 /// Flags that take none.
@@ -107,7 +175,8 @@ pub fn parse(
 ) -> Result<Command, String> {
     let mut args = args.into_iter().peekable();
     let micro = args.peek().is_some_and(|first| first == "micro");
-    if micro {
+    let instr = args.peek().is_some_and(|first| first == "instr");
+    if micro || instr {
         args.next();
     }
     let mut values: Vec<(String, String)> = Vec::new();
@@ -151,6 +220,37 @@ pub fn parse(
     }
     if switch("--run") {
         return Err("`--run` applies to `micro` only".to_string());
+    }
+    if instr {
+        const INSTR_FLAGS: [&str; 4] = ["--servers", "--cells", "--out", "--root"];
+        if let Some((name, _)) = values
+            .iter()
+            .find(|(name, _)| !INSTR_FLAGS.contains(&name.as_str()))
+        {
+            return Err(format!("`{name}` does not apply to `instr`"));
+        }
+        if let Some(name) = switches.iter().find(|name| *name != "--no-build") {
+            return Err(format!("`{name}` does not apply to `instr`"));
+        }
+        return Ok(Command::Instr(InstrOptions {
+            servers: match value("--servers") {
+                Some(text) => servers(text)?,
+                None => INSTR_SERVERS.to_vec(),
+            },
+            cells: match value("--cells") {
+                Some(text) => cells(text)?,
+                None => INSTR_CELLS.to_vec(),
+            },
+            root: value("--root").map(PathBuf::from),
+            out: value("--out").map(PathBuf::from),
+            build: !switch("--no-build"),
+        }));
+    }
+    if let Some(name) = ["--cells", "--root"]
+        .into_iter()
+        .find(|name| value(name).is_some())
+    {
+        return Err(format!("`{name}` applies to `instr` only"));
     }
     let quick = switch("--quick");
     let secs: f64 = match value("--secs") {
@@ -238,6 +338,31 @@ fn list(text: &str, name: &str) -> Result<Vec<usize>, String> {
     Ok(numbers)
 }
 
+/// A comma-separated list of cells, `CONNSxDEPTH`, in the order given, without repeats.
+fn cells(text: &str) -> Result<Vec<Cell>, String> {
+    let mut cells = Vec::new();
+    for item in text
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+    {
+        let (conns, depth) = item.split_once(['x', 'X', '×']).ok_or_else(|| {
+            format!("bad cell `{item}` for `--cells` (write CONNSxDEPTH, e.g. 100x16)")
+        })?;
+        let cell = Cell {
+            conns: positive(conns, "--cells")?,
+            depth: positive(depth, "--cells")?,
+        };
+        if !cells.contains(&cell) {
+            cells.push(cell);
+        }
+    }
+    if cells.is_empty() {
+        return Err("`--cells` needs at least one cell".to_string());
+    }
+    Ok(cells)
+}
+
 /// A comma-separated list of server names.
 fn servers(text: &str) -> Result<Vec<Server>, String> {
     let mut servers = Vec::new();
@@ -301,5 +426,42 @@ mod tests {
         assert!(parse_args(&["--secs"]).is_err());
         assert!(parse_args(&["--bogus"]).is_err());
         assert!(parse_args(&["micro", "--conns", "1"]).is_err());
+        assert!(parse_args(&["instr", "--secs", "1"]).is_err());
+        assert!(parse_args(&["instr", "--quick"]).is_err());
+        assert!(parse_args(&["instr", "--cells", "100"]).is_err());
+        assert!(parse_args(&["instr", "--cells", "0x16"]).is_err());
+        assert!(parse_args(&["--cells", "1x1"]).is_err());
+        assert!(parse_args(&["--root", "."]).is_err());
+    }
+
+    #[test]
+    fn instr_takes_servers_and_cells() {
+        let Ok(Command::Instr(options)) = parse_args(&["instr"]) else {
+            panic!("`instr` alone must parse");
+        };
+        assert_eq!(options.servers, INSTR_SERVERS);
+        assert_eq!(options.cells, INSTR_CELLS);
+        assert!(options.build);
+        let Ok(Command::Instr(options)) = parse_args(&[
+            "instr",
+            "--servers",
+            "evloop",
+            "--cells=1x1,100x16,1x1",
+            "--no-build",
+        ]) else {
+            panic!("must parse");
+        };
+        assert_eq!(options.servers, [Server::Evloop]);
+        assert_eq!(
+            options.cells,
+            [
+                Cell { conns: 1, depth: 1 },
+                Cell {
+                    conns: 100,
+                    depth: 16
+                }
+            ]
+        );
+        assert!(!options.build);
     }
 }

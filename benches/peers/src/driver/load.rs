@@ -35,6 +35,11 @@ const CLIENT_SLACK: Duration = Duration::from_secs(90);
 /// How long the client may take to exit once its stdout has closed.
 const CLIENT_EXIT_WAIT: Duration = Duration::from_secs(5);
 
+/// The note of a run whose `connect_secs` line reached the driver after the client had
+/// already exited: it concerns the CPU-time window only, not the client's counts.
+pub const LATE_OUTPUT_NOTE: &str =
+    "the client's output reached the driver late; the CPU window ends at the client's exit";
+
 /// The load of one run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Load {
@@ -200,10 +205,7 @@ fn observe(client: &mut Child, server: &RunningServer, secs: Duration) -> io::Re
                     // the `connect_secs` line reached the driver late (both CPUs busy). The
                     // server did nothing but close connections since; end the window here.
                     cpu_ticks = Some(procfs::stat(pid)?.cpu_ticks - start_ticks);
-                    measurement.add_note(
-                        "the client's output reached the driver late; the CPU window ends at \
-                         the client's exit",
-                    );
+                    measurement.add_note(LATE_OUTPUT_NOTE);
                 }
                 break;
             }

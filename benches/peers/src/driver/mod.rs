@@ -11,10 +11,13 @@
 //! - [`targets`]: issue 3's targets, pass or fail;
 //! - [`machine`]: the machine's description;
 //! - [`report`] and [`svg`]: CSV, markdown and charts;
-//! - [`micro`]: the criterion micro-benchmark table.
+//! - [`micro`]: the criterion micro-benchmark table;
+//! - [`instr`] and [`callgrind`]: instructions and system calls per message under callgrind.
 
+pub mod callgrind;
 pub mod cli;
 pub mod idle;
+pub mod instr;
 pub mod load;
 pub mod machine;
 pub mod matrix;

@@ -11,7 +11,7 @@
 //!   always reaches our child (or its zombie, harmlessly).
 
 use std::collections::VecDeque;
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::io::{self, BufRead, BufReader, Read};
 use std::mem;
 use std::net::SocketAddr;
@@ -384,10 +384,35 @@ impl RunningServer {
         buf: usize,
         cpu: Option<usize>,
     ) -> io::Result<RunningServer> {
+        RunningServer::start_under(name, None, program, buf, cpu, STARTUP_TIMEOUT)
+    }
+
+    /// Like [`start`](RunningServer::start), but with `wrapper` (a program and its arguments,
+    /// such as `valgrind --tool=callgrind`) running the server if given, and `startup` as the
+    /// time allowed until the `listening on` line. The child's PID is the wrapper's, which
+    /// for valgrind is the server's too (valgrind runs its guest in its own process).
+    pub fn start_under(
+        name: &str,
+        wrapper: Option<(&Path, &[OsString])>,
+        program: &Path,
+        buf: usize,
+        cpu: Option<usize>,
+        startup: Duration,
+    ) -> io::Result<RunningServer> {
         let buf = buf.to_string();
-        let args = ["--addr", "127.0.0.1:0", "--buf", buf.as_str()];
-        let mut child = Child::spawn(name, program, args, cpu)?;
-        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        let server_args = ["--addr", "127.0.0.1:0", "--buf", buf.as_str()].map(OsString::from);
+        let mut child = match wrapper {
+            None => Child::spawn(name, program, server_args, cpu)?,
+            Some((wrapper, wrapper_args)) => {
+                let args = wrapper_args
+                    .iter()
+                    .cloned()
+                    .chain([program.as_os_str().to_owned()])
+                    .chain(server_args);
+                Child::spawn(name, wrapper, args, cpu)?
+            }
+        };
+        let deadline = Instant::now() + startup;
         let problem = loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match child.next_line(left) {
@@ -401,7 +426,7 @@ impl RunningServer {
                     }
                 }
                 NextLine::Timeout => {
-                    break format!("printed no `listening on` line within {STARTUP_TIMEOUT:?}");
+                    break format!("printed no `listening on` line within {startup:?}");
                 }
                 NextLine::Closed => {
                     // The stderr thread may still be reading the last lines; give it a moment

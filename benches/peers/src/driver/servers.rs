@@ -117,8 +117,26 @@ impl Layout {
         let root = member
             .parent()
             .and_then(Path::parent)
-            .ok_or_else(|| io::Error::other("benches/peers has no grandparent directory"))?
-            .to_path_buf();
+            .ok_or_else(|| io::Error::other("benches/peers has no grandparent directory"))?;
+        Layout::at(root)
+    }
+
+    /// The workspace at `root` (another checkout or worktree of the repository), with its
+    /// target directory chosen as [`discover`](Layout::discover) chooses it. An error if
+    /// `root` has no `Cargo.toml` and `benches/peers`.
+    pub fn at(root: &Path) -> io::Result<Layout> {
+        let root = root.canonicalize().map_err(|e| {
+            io::Error::new(e.kind(), format!("cannot open {}: {e}", root.display()))
+        })?;
+        if !root.join("Cargo.toml").is_file() || !root.join("benches/peers").is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!(
+                    "{} is not an evloop workspace (no Cargo.toml and benches/peers)",
+                    root.display()
+                ),
+            ));
+        }
         let target = match env::var_os("CARGO_TARGET_DIR") {
             Some(dir) if !dir.is_empty() => env::current_dir()?.join(dir),
             _ => root.join("target"),
