@@ -43,17 +43,26 @@
 //! 5. **No user code under a borrow.** Wakers are woken, and values dropped, after the
 //!    `RefCell` borrow (or the lock) is released.
 
+mod barrier;
+pub mod broadcast;
 pub mod mpsc;
+mod mutex;
 mod notify;
 pub mod oneshot;
+mod rwlock;
 mod semaphore;
 pub mod threadsafe;
+mod until;
 mod wait_list;
+pub mod watch;
 
 #[cfg(test)]
 mod tests;
 
+pub use barrier::{Barrier, BarrierWaitResult};
+pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 pub use notify::{Notified, Notify};
+pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub use semaphore::{
     Acquire, AcquireError, AcquireOwned, OwnedSemaphorePermit, Semaphore, SemaphorePermit,
     TryAcquireError,
