@@ -13,7 +13,7 @@
 //!    `is_leader() == true`.
 //! 3. An arrival counts from the first poll of `wait()`. As in tokio, it is not taken back if
 //!    the future is then dropped: a cancelled waiter still counts towards its round.
-//! 4. **Budget.** `wait()` spends one unit when it completes ([`until`](super::until)).
+//! 4. **Budget.** `wait()` spends one unit when it completes (`sync/until.rs`).
 
 use std::cell::Cell;
 use std::fmt;
@@ -96,7 +96,7 @@ impl Barrier {
             self.arrived.set(arrived);
         }
         let leader = arrived == self.n;
-        until(&self.round_done, || {
+        until(&self.round_done, move || {
             (self.generation.get() != generation).then_some(BarrierWaitResult(leader))
         })
         .await

@@ -159,23 +159,23 @@ enum Attempt<T> {
 
 impl<T> Shared<T> {
     /// One receive attempt for the receiver at `next` (invariants 2, 3, 5).
-    fn attempt(&self, next: &mut u64) -> Attempt<T> {
+    fn attempt(&self, next: &Cell<u64>) -> Attempt<T> {
         let mut ring = self.ring.borrow_mut();
         let head = ring.head();
-        if *next < head {
-            let skipped = head - *next;
-            *next = head;
-            return Attempt::Lagged(skipped);
+        let position = next.get();
+        if position < head {
+            next.set(head);
+            return Attempt::Lagged(head - position);
         }
-        if *next == ring.tail {
+        if position == ring.tail {
             return if self.senders.get() == 0 {
                 Attempt::Closed
             } else {
                 Attempt::Empty
             };
         }
-        let index = (*next - head) as usize;
-        *next += 1;
+        let index = (position - head) as usize;
+        next.set(position + 1);
         let slot = &mut ring.queue[index];
         slot.remaining -= 1;
         let value = slot.value.clone();
@@ -225,6 +225,18 @@ pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 
 /// The sending half: each value goes to every receiver that exists when it is sent.
 /// Cloneable; receivers see `Closed` once the last sender is gone and they have read the rest.
+///
+/// ```
+/// use evloop::sync::broadcast;
+///
+/// let tx = broadcast::Sender::new(4);
+/// assert!(tx.send("nobody listens").is_err());
+/// let mut rx = tx.subscribe();
+/// assert_eq!(tx.send("hello"), Ok(1)); // one receiver got it
+/// assert_eq!(tx.len(), 1, "kept until every receiver has read it");
+/// assert_eq!(rx.try_recv(), Ok("hello"));
+/// assert!(tx.is_empty());
+/// ```
 pub struct Sender<T> {
     shared: Rc<Shared<T>>,
 }
@@ -290,7 +302,7 @@ impl<T> Sender<T> {
         shared.receivers.set(shared.receivers.get() + 1);
         Receiver {
             shared: shared.clone(),
-            next: shared.ring.borrow().tail,
+            next: Cell::new(shared.ring.borrow().tail),
         }
     }
 
@@ -317,7 +329,7 @@ impl<T> Sender<T> {
     /// Completes when no receiver exists (at once if none does now).
     pub async fn closed(&self) {
         let shared = &*self.shared;
-        until(&shared.closed, || {
+        until(&shared.closed, move || {
             (shared.receivers.get() == 0).then_some(())
         })
         .await
@@ -364,10 +376,43 @@ impl<T> fmt::Debug for Sender<T> {
 /// The receiving half: reads every value sent after it subscribed, in order, unless it falls
 /// more than the capacity behind (then it lags). Not `Clone`; use
 /// [`resubscribe`](Receiver::resubscribe) or [`Sender::subscribe`].
+///
+/// ```
+/// use evloop::sync::broadcast;
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let (tx, rx) = broadcast::channel(8);
+///     let listeners: Vec<_> = (0..2)
+///         .map(|_| {
+///             let mut rx = rx.resubscribe();
+///             evloop::spawn(async move {
+///                 let mut sum = 0;
+///                 while let Ok(n) = rx.recv().await {
+///                     sum += n;
+///                 }
+///                 sum // `Closed`: every sender is gone
+///             })
+///         })
+///         .collect();
+///     drop(rx);
+///     for n in 1..=4 {
+///         tx.send(n).unwrap();
+///     }
+///     drop(tx);
+///     for listener in listeners {
+///         assert_eq!(listener.await.unwrap(), 10);
+///     }
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub struct Receiver<T> {
     shared: Rc<Shared<T>>,
     /// Position of the next value to read (invariant 1).
-    next: u64,
+    ///
+    /// A `Cell`, so that a waiting `recv()` holds only a shared borrow of the receiver: a task
+    /// suspended in it keeps no `&mut` into its own state.
+    next: Cell<u64>,
 }
 
 impl<T: Clone> Receiver<T> {
@@ -397,8 +442,8 @@ impl<T: Clone> Receiver<T> {
     /// ```
     pub async fn recv(&mut self) -> Result<T, RecvError> {
         let shared = &*self.shared;
-        let next = &mut self.next;
-        let found = until(&shared.sent, || match shared.attempt(next) {
+        let next = &self.next;
+        let found = until(&shared.sent, move || match shared.attempt(next) {
             Attempt::Value(value) => Some(Ok(value)),
             Attempt::Lagged(skipped) => Some(Err(RecvError::Lagged(skipped))),
             Attempt::Closed => Some(Err(RecvError::Closed)),
@@ -410,7 +455,7 @@ impl<T: Clone> Receiver<T> {
 
     /// Takes the next value if one is there now.
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        match self.shared.attempt(&mut self.next) {
+        match self.shared.attempt(&self.next) {
             Attempt::Value(value) => Ok(take_or_clone(value)),
             Attempt::Lagged(skipped) => Err(TryRecvError::Lagged(skipped)),
             Attempt::Empty => Err(TryRecvError::Empty),
@@ -427,14 +472,14 @@ impl<T> Receiver<T> {
         shared.receivers.set(shared.receivers.get() + 1);
         Receiver {
             shared: shared.clone(),
-            next: shared.ring.borrow().tail,
+            next: Cell::new(shared.ring.borrow().tail),
         }
     }
 
     /// Values sent that this receiver has not read yet (more than the capacity if it lagged:
     /// then its next receive reports `Lagged`).
     pub fn len(&self) -> usize {
-        (self.shared.ring.borrow().tail - self.next) as usize
+        (self.shared.ring.borrow().tail - self.next.get()) as usize
     }
 
     /// True if this receiver has read everything sent so far.
@@ -456,7 +501,7 @@ impl<T> Drop for Receiver<T> {
             let mut ring = shared.ring.borrow_mut();
             let head = ring.head();
             // This receiver counted in every kept value from `next` on (invariant 3).
-            let unread = self.next.max(head) - head;
+            let unread = self.next.get().max(head) - head;
             for slot in ring.queue.iter_mut().skip(unread as usize) {
                 slot.remaining -= 1;
             }
@@ -473,7 +518,7 @@ impl<T> Drop for Receiver<T> {
 impl<T> fmt::Debug for Receiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Receiver")
-            .field("next", &self.next)
+            .field("next", &self.next.get())
             .field("unread", &self.len())
             .finish_non_exhaustive()
     }

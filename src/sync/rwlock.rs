@@ -46,7 +46,7 @@ const MAX_READS: u32 = u32::MAX >> 3;
 ///     let config = Rc::new(RwLock::new(String::from("v1")));
 ///     let first = config.read().await;
 ///     let second = config.read().await; // readers share
-///     assert_eq!((&*first, &*second), ("v1", "v1"));
+///     assert_eq!((first.as_str(), second.as_str()), ("v1", "v1"));
 ///
 ///     let writer = evloop::spawn({
 ///         let config = config.clone();

@@ -20,30 +20,38 @@
 //! 3. `check` runs with no borrow of the `Notify` held; it may borrow the caller's state.
 
 use std::future::{Future, poll_fn};
-use std::pin::pin;
+use std::pin::Pin;
 use std::task::Poll;
 
-use super::Notify;
+use super::{Notified, Notify};
 use crate::coop;
 
 /// Calls `check` until it returns `Some`, parking on `notify` in between.
 ///
 /// Whoever changes the state `check` reads must call `notify.notify_waiters()` afterwards.
-pub(crate) async fn until<R>(notify: &Notify, mut check: impl FnMut() -> Option<R>) -> R {
-    let mut notified = pin!(notify.notified());
-    poll_fn(|cx| {
+///
+/// The returned future owns `check` and its `Notified` (a `move` closure), so it holds no
+/// reference into itself: a task suspended here keeps no `&mut` into its own state, which
+/// Miri's borrow checker would flag when something reads the task's memory meanwhile.
+pub(crate) fn until<'a, R>(
+    notify: &'a Notify,
+    mut check: impl FnMut() -> Option<R> + 'a,
+) -> impl Future<Output = R> + 'a {
+    // Armed at the first poll, before the first check (invariant 1).
+    let mut notified: Option<Notified<'a>> = None;
+    poll_fn(move |cx| {
         let progress = std::task::ready!(coop::poll_proceed(cx));
         loop {
+            let armed = notified.get_or_insert_with(|| notify.notified());
             if let Some(ready) = check() {
                 progress.made_progress();
                 return Poll::Ready(ready);
             }
-            if coop::unconstrained(|| notified.as_mut().poll(cx)).is_pending() {
+            if coop::unconstrained(|| Pin::new(&mut *armed).poll(cx)).is_pending() {
                 return Poll::Pending;
             }
             // Woken: re-arm before the next check (invariant 1).
-            notified.set(notify.notified());
+            notified = None;
         }
     })
-    .await
 }

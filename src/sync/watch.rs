@@ -12,7 +12,7 @@
 //!    version does not have, `mark_unchanged` to the version.
 //! 2. Every publication, and the drop of the last sender, is followed by
 //!    `changed.notify_waiters()` *after* the value's borrow ends, so every waiting `changed()`
-//!    re-checks (see [`until`](super::until) for why none is lost).
+//!    re-checks (see `sync/until.rs` for why none is lost).
 //! 3. `changed()` reports an unseen value before it reports the close: a receiver always gets
 //!    to see the last value sent.
 //! 4. `Ref`s are `RefCell` borrows. Holding one across a send makes the send panic (tokio's
@@ -154,6 +154,16 @@ impl<T: fmt::Debug> fmt::Debug for Ref<'_, T> {
 
 /// The sending half: publishes new values and wakes every waiting receiver. Cloneable; the
 /// channel closes for the receivers when the last sender drops.
+///
+/// ```
+/// use evloop::sync::watch;
+///
+/// let tx = watch::Sender::new(vec![1]);
+/// let rx = tx.subscribe();
+/// tx.send_modify(|list| list.push(2)); // in place, no new allocation
+/// assert!(rx.has_changed().unwrap());
+/// assert_eq!(*rx.borrow(), [1, 2]);
+/// ```
 pub struct Sender<T> {
     shared: Rc<Shared<T>>,
 }
@@ -250,7 +260,7 @@ impl<T> Sender<T> {
         shared.receivers.set(shared.receivers.get() + 1);
         Receiver {
             shared: shared.clone(),
-            seen: shared.version.get(),
+            seen: Cell::new(shared.version.get()),
         }
     }
 
@@ -285,7 +295,7 @@ impl<T> Sender<T> {
     /// ```
     pub async fn closed(&self) {
         let shared = &*self.shared;
-        until(&shared.closed, || {
+        until(&shared.closed, move || {
             (shared.receivers.get() == 0).then_some(())
         })
         .await
@@ -336,10 +346,28 @@ impl<T: fmt::Debug> fmt::Debug for Sender<T> {
 
 /// The receiving half: reads the latest value and waits for the next. Cloning makes a
 /// receiver that has seen what this one has.
+///
+/// ```
+/// use evloop::sync::watch;
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let (tx, mut rx) = watch::channel(0);
+///     tx.send(1).unwrap();
+///     rx.changed().await.unwrap(); // 1 is new to this receiver
+///     assert_eq!(*rx.borrow_and_update(), 1);
+///     drop(tx);
+///     assert!(rx.changed().await.is_err(), "seen everything, and no sender is left");
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub struct Receiver<T> {
     shared: Rc<Shared<T>>,
     /// The version this receiver last saw (invariant 1).
-    seen: u64,
+    ///
+    /// A `Cell`, so that a waiting `changed()` holds only a shared borrow of the receiver:
+    /// a task suspended in it keeps no `&mut` into its own state.
+    seen: Cell<u64>,
 }
 
 impl<T> Receiver<T> {
@@ -348,15 +376,14 @@ impl<T> Receiver<T> {
     pub fn borrow(&self) -> Ref<'_, T> {
         Ref {
             inner: self.shared.value.borrow(),
-            has_changed: self.seen != self.shared.version.get(),
+            has_changed: self.seen.get() != self.shared.version.get(),
         }
     }
 
     /// The current value, marking it seen.
     pub fn borrow_and_update(&mut self) -> Ref<'_, T> {
         let version = self.shared.version.get();
-        let has_changed = self.seen != version;
-        self.seen = version;
+        let has_changed = self.seen.replace(version) != version;
         Ref {
             inner: self.shared.value.borrow(),
             has_changed,
@@ -369,18 +396,18 @@ impl<T> Receiver<T> {
         if self.shared.sender_gone() {
             return Err(RecvError(()));
         }
-        Ok(self.seen != self.shared.version.get())
+        Ok(self.seen.get() != self.shared.version.get())
     }
 
     /// Makes the current value count as unseen: `has_changed` returns true and `changed()`
     /// completes at once.
     pub fn mark_changed(&mut self) {
-        self.seen = self.shared.version.get().wrapping_sub(1);
+        self.seen.set(self.shared.version.get().wrapping_sub(1));
     }
 
     /// Makes the current value count as seen.
     pub fn mark_unchanged(&mut self) {
-        self.seen = self.shared.version.get();
+        self.seen.set(self.shared.version.get());
     }
 
     /// Waits until a value this receiver has not seen is published, and marks it seen (read
@@ -389,12 +416,10 @@ impl<T> Receiver<T> {
     ///
     /// Cancel safety: yes; dropping the future marks nothing seen.
     pub async fn changed(&mut self) -> Result<(), RecvError> {
-        let shared = &*self.shared;
-        let seen = &mut self.seen;
-        until(&shared.changed, || {
+        let (shared, seen) = (&*self.shared, &self.seen);
+        until(&shared.changed, move || {
             let version = shared.version.get();
-            if *seen != version {
-                *seen = version;
+            if seen.replace(version) != version {
                 Some(Ok(()))
             } else if shared.sender_gone() {
                 Some(Err(RecvError(())))
@@ -431,17 +456,16 @@ impl<T> Receiver<T> {
         &mut self,
         mut condition: impl FnMut(&T) -> bool,
     ) -> Result<Ref<'_, T>, RecvError> {
-        let shared = &*self.shared;
-        let seen = &mut self.seen;
+        let (shared, seen) = (&*self.shared, &self.seen);
         let mut first = true;
-        let ready = until(&shared.changed, || {
+        let ready = until(&shared.changed, move || {
             let version = shared.version.get();
-            let has_changed = *seen != version;
+            let has_changed = seen.get() != version;
             // The current value first, then each new one once (a wake-up without a new value,
             // such as the close, does not call `condition` again).
             if first || has_changed {
                 first = false;
-                *seen = version;
+                seen.set(version);
                 if condition(&shared.value.borrow()) {
                     return Some(Ok(has_changed));
                 }
@@ -470,7 +494,7 @@ impl<T> Clone for Receiver<T> {
         self.shared.receivers.set(self.shared.receivers.get() + 1);
         Receiver {
             shared: self.shared.clone(),
-            seen: self.seen,
+            seen: self.seen.clone(),
         }
     }
 }
@@ -488,7 +512,7 @@ impl<T> Drop for Receiver<T> {
 impl<T: fmt::Debug> fmt::Debug for Receiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Receiver")
-            .field("seen", &self.seen)
+            .field("seen", &self.seen.get())
             .field("version", &self.shared.version.get())
             .finish_non_exhaustive()
     }
