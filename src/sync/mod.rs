@@ -1,5 +1,11 @@
-//! Synchronisation between tasks: [`oneshot`] and [`mpsc`] channels, [`Semaphore`],
-//! [`Notify`], and a thread-safe oneshot in [`threadsafe`].
+//! Synchronisation between tasks: [`oneshot`], [`mpsc`], [`watch`] and [`broadcast`]
+//! channels, [`Mutex`], [`RwLock`], [`Semaphore`], [`Notify`], [`Barrier`], and a thread-safe
+//! oneshot in [`threadsafe`].
+//!
+//! The names and semantics are tokio's (`tokio::sync`), so code written for tokio's
+//! current-thread runtime ports by changing the import; the one visible difference is that the
+//! local types are shared with `Rc` where tokio uses `Arc` (for example
+//! [`Mutex::lock_owned`] takes an `Rc<Mutex<T>>`).
 //!
 //! # Local or thread-safe
 //!
@@ -13,6 +19,9 @@
 //! | [`mpsc::Sender`], [`mpsc::Receiver`], [`mpsc::UnboundedSender`], [`mpsc::UnboundedReceiver`] | local (`!Send`, `!Sync`) |
 //! | [`Semaphore`], [`Notify`] | local: `!Sync`, so tasks share them through an `Rc` (`Rc<Semaphore>` is `!Send`); a fresh one may be moved to another thread before anyone waits on it |
 //! | [`SemaphorePermit`], [`OwnedSemaphorePermit`], the futures | local (`!Send`) |
+//! | [`Mutex`], [`RwLock`], [`Barrier`] | local: `!Sync`, shared through an `Rc`, like [`Semaphore`] |
+//! | [`MutexGuard`], [`MappedMutexGuard`], [`OwnedMutexGuard`], [`RwLockReadGuard`], [`RwLockWriteGuard`] | local (`!Send`) |
+//! | [`watch::Sender`], [`watch::Receiver`], [`watch::Ref`], [`broadcast::Sender`], [`broadcast::Receiver`] | local (`!Send`, `!Sync`: they hold an `Rc`) |
 //! | [`threadsafe::oneshot::Sender`], [`threadsafe::oneshot::Receiver`] | **thread-safe**: `Send + Sync` when `T: Send`; a `Mutex` and a stored `Waker` |
 //!
 //! To hand a result from a `std::thread` (or a blocking pool) to a task, use
@@ -30,11 +39,13 @@
 //!
 //! 1. **FIFO.** Waiters are served in the order they started to wait (their first poll):
 //!    values of an mpsc channel, senders waiting for room, semaphore acquires (a large request
-//!    at the head is not overtaken by small ones), `Notify::notify_one`.
+//!    at the head is not overtaken by small ones), `Notify::notify_one`, `Mutex` and `RwLock`
+//!    (a waiting writer is not overtaken by later readers). `watch`, `broadcast` and `Barrier`
+//!    wake all their waiters at once, so order does not arise.
 //! 2. **No lost and no double wake.** A waiter is served by exactly one event, and its waker
 //!    is taken out when it is served, so a second event cannot wake it again. A waiter that is
 //!    served and then dropped before it runs passes what it got on (a `notify_one`, semaphore
-//!    permits, a channel slot), so the next waiter gets it.
+//!    permits and so a `Mutex` or `RwLock` lock, a channel slot), so the next waiter gets it.
 //! 3. **O(1) cancellation.** Waiting futures sit in a slab-backed FIFO linked by index
 //!    (`wait_list.rs`): a dropped future unlinks itself in constant time, no `unsafe`.
 //! 4. **Cooperative budget.** Every future here that can wait spends one unit of the task's
@@ -43,17 +54,26 @@
 //! 5. **No user code under a borrow.** Wakers are woken, and values dropped, after the
 //!    `RefCell` borrow (or the lock) is released.
 
+mod barrier;
+pub mod broadcast;
 pub mod mpsc;
+mod mutex;
 mod notify;
 pub mod oneshot;
+mod rwlock;
 mod semaphore;
 pub mod threadsafe;
+mod until;
 mod wait_list;
+pub mod watch;
 
 #[cfg(test)]
 mod tests;
 
+pub use barrier::{Barrier, BarrierWaitResult};
+pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 pub use notify::{Notified, Notify};
+pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub use semaphore::{
     Acquire, AcquireError, AcquireOwned, OwnedSemaphorePermit, Semaphore, SemaphorePermit,
     TryAcquireError,

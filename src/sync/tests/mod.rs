@@ -1,13 +1,18 @@
 //! Unit tests of the sync primitives, polled by hand with counting wakers: no runtime, so
 //! every wake-up can be counted exactly (and everything runs under Miri).
 
+mod barrier;
+mod broadcast;
 mod mpsc;
 mod mpsc_props;
+mod mutex;
 mod notify;
 mod oneshot;
+mod rwlock;
 mod semaphore;
 mod threadsafe;
 mod wait_list;
+mod watch;
 
 use std::cell::Cell;
 use std::future::Future;
