@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use crate::executor::JoinHandle;
 use crate::sync::threadsafe::oneshot;
+use crate::unwind::FirstPanic;
 
 /// Most pool threads a runtime creates by default.
 ///
@@ -201,15 +202,18 @@ impl BlockingPool {
         self.inner.lock().threads
     }
 
-    /// Drops queued jobs and tells idle threads to exit.
-    pub(crate) fn shutdown(&self) {
+    /// Drops queued jobs and tells idle threads to exit. Every queued job is dropped even if
+    /// the destructor of what one captured panics; the first panic is kept in `panics`.
+    pub(crate) fn shutdown(&self, panics: &mut FirstPanic) {
         let queued = {
             let mut state = self.inner.lock();
             state.shutdown = true;
             std::mem::take(&mut state.queue)
         };
         self.inner.work_ready.notify_all();
-        drop(queued);
+        for job in queued {
+            panics.catch(move || drop(job));
+        }
     }
 }
 

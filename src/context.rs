@@ -5,7 +5,9 @@
 //!
 //! 1. `CURRENT` is set only while a runtime runs on this thread (inside `block_on`, or while
 //!    the runtime drops its tasks) and is restored on every exit, unwinding included.
-//! 2. Runtimes do not nest on one thread: entering while another is current panics.
+//! 2. Runtimes do not nest on one thread: entering while another is current panics. The one
+//!    exception is a runtime being dropped ([`enter_for_drop`]): it is current while it drops
+//!    its tasks, even inside a task of another runtime, whose handle is put back afterwards.
 //! 3. Borrows of `CURRENT` are short and never held across user code; only [`Enter`] takes a
 //!    mutable borrow.
 
@@ -58,28 +60,45 @@ pub(crate) fn enter(handle: Handle) -> Enter {
     }
 }
 
-/// Like [`enter`], but returns `None` instead of panicking if a runtime is already current.
-pub(crate) fn try_enter(handle: Handle) -> Option<Enter> {
-    let entered = CURRENT
+/// Proof that a runtime being dropped is current on this thread, in place of whatever runtime
+/// was current before (invariant 2's one exception); dropping it restores that one.
+pub(crate) struct EnterForDrop {
+    previous: Option<Handle>,
+    _not_send: std::marker::PhantomData<Rc<()>>,
+}
+
+/// Makes `handle`, whose runtime is being dropped, the current runtime of this thread until the
+/// guard drops, even inside a task of another runtime: the dropped runtime's destructors then
+/// find their own runtime (a `spawn` lands on it and is dropped with it), never the outer one.
+///
+/// Returns `None` only where no runtime can be current: during thread teardown, once the
+/// thread-local is gone.
+pub(crate) fn enter_for_drop(handle: Handle) -> Option<EnterForDrop> {
+    CURRENT
         .try_with(|current| {
+            // Never fails: no borrow of `CURRENT` is held across user code (invariant 3), and
+            // a runtime is dropped only by user code.
             let mut current = current.try_borrow_mut().ok()?;
-            if current.is_some() {
-                return None;
-            }
-            *current = Some(handle);
-            Some(())
+            Some(EnterForDrop {
+                previous: current.replace(handle),
+                _not_send: std::marker::PhantomData,
+            })
         })
         .ok()
-        .flatten();
-    entered.map(|()| Enter {
-        _not_send: std::marker::PhantomData,
-    })
+        .flatten()
 }
 
 impl Drop for Enter {
     fn drop(&mut self) {
         // `try_with`: during thread teardown the slot may already be gone, which is fine.
         let _ = CURRENT.try_with(|current| current.borrow_mut().take());
+    }
+}
+
+impl Drop for EnterForDrop {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        let _ = CURRENT.try_with(|current| *current.borrow_mut() = previous);
     }
 }
 

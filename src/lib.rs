@@ -71,6 +71,7 @@ pub mod sync;
 mod sys;
 pub mod task;
 pub mod time;
+mod unwind;
 
 pub use runtime::{Builder, Runtime};
 pub use task::spawn;

@@ -198,3 +198,63 @@ fn spawn_blocking_outside_a_runtime_panics_with_a_message() {
         .unwrap_or_default();
     assert!(message.contains("inside an evloop runtime"), "{message}");
 }
+
+/// A waker that is not a task's: it panics when woken.
+struct PanicsOnWake;
+
+impl std::task::Wake for PanicsOnWake {
+    fn wake(self: Arc<Self>) {
+        panic!("foreign waker woken");
+    }
+}
+
+#[test]
+fn runtime_drop_stops_the_pool_even_after_a_foreign_waker_panics_in_the_reactor_step() {
+    use std::future::{Future, poll_fn};
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    let rt = Builder::new().max_blocking_threads(1).build().unwrap();
+    // A listener and its accept outlive the runtime, so the reactor's shutdown wakes the
+    // foreign waker the accept was last polled with.
+    let listener = rt
+        .block_on(evloop::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let mut accept = pin!(listener.accept());
+    let waker = Waker::from(Arc::new(PanicsOnWake));
+    rt.block_on(poll_fn(|_| {
+        let polled = accept.as_mut().poll(&mut Context::from_waker(&waker));
+        assert!(polled.is_pending(), "nobody connects");
+        Poll::Ready(())
+    }));
+    // The pool's one thread is busy, and one job waits in its queue.
+    let (release, wait) = mpsc::channel::<()>();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let ran = Arc::new(AtomicBool::new(false));
+    rt.block_on(async {
+        let (started_tx, started) = mpsc::channel::<()>();
+        drop(spawn_blocking(move || {
+            let _ = started_tx.send(());
+            let _ = wait.recv_timeout(Duration::from_secs(10));
+        }));
+        started.recv_timeout(Duration::from_secs(10)).unwrap();
+        let token = SendDropToken(drops.clone());
+        let flag = ran.clone();
+        drop(spawn_blocking(move || {
+            let _token = token;
+            flag.store(true, Ordering::SeqCst);
+        }));
+    });
+
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(rt)));
+
+    let payload = dropped.expect_err("the waker's panic is reported by the drop");
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"foreign waker woken"));
+    assert_eq!(
+        drops.load(Ordering::SeqCst),
+        1,
+        "the pool's step ran after the reactor's: the queued job was dropped"
+    );
+    release.send(()).unwrap();
+    assert!(!ran.load(Ordering::SeqCst));
+}

@@ -637,3 +637,97 @@ fn a_joiner_woken_on_completion_can_inspect_the_task() {
     let handle = INSPECTED.with(|slot| slot.borrow_mut().take()).unwrap();
     assert_eq!(rt.block_on(handle).unwrap(), 7);
 }
+
+/// Panics with its message when dropped.
+#[derive(Debug)]
+struct PanicsOnDrop(&'static str);
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("{}", self.0);
+    }
+}
+
+/// A future that is ready at once with an output that panics when dropped, and that panics
+/// itself when dropped.
+struct ReadyThenPanicsOnDrop;
+
+impl Future for ReadyThenPanicsOnDrop {
+    type Output = PanicsOnDrop;
+
+    fn poll(self: std::pin::Pin<&mut Self>, _: &mut Context<'_>) -> Poll<PanicsOnDrop> {
+        Poll::Ready(PanicsOnDrop("the output's destructor"))
+    }
+}
+
+impl Drop for ReadyThenPanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("the future's destructor");
+    }
+}
+
+#[test]
+fn an_output_dropped_after_its_futures_destructor_panicked_does_not_unwind_out_of_block_on() {
+    let rt = runtime();
+    let error = rt.block_on(async {
+        let handle = evloop::spawn(ReadyThenPanicsOnDrop);
+        handle.await.expect_err("the future's destructor panicked")
+    });
+    assert!(error.is_panic());
+    assert_eq!(
+        panic_message(error.into_panic().as_ref()),
+        "the future's destructor"
+    );
+    assert_eq!(rt.metrics().live_tasks, 0, "the task left the slab");
+    assert_eq!(
+        rt.block_on(async { evloop::spawn(async { 1 }).await })
+            .unwrap(),
+        1
+    );
+}
+
+#[test]
+fn dropping_a_join_handle_whose_stored_output_panics_in_drop_does_not_panic() {
+    let rt = runtime();
+    let after = rt.block_on(async {
+        let handle = evloop::spawn(async { PanicsOnDrop("the stored output's destructor") });
+        settle(2).await;
+        assert!(handle.is_finished());
+        drop(handle);
+        evloop::spawn(async { "the runtime goes on" })
+            .await
+            .unwrap()
+    });
+    assert_eq!(after, "the runtime goes on");
+    assert_eq!(rt.metrics().live_tasks, 0);
+}
+
+#[test]
+fn a_runtime_dropped_inside_another_runtimes_task_keeps_its_destructors_spawns() {
+    let spawned_drops = DropCounter::new();
+    let outer = runtime();
+    let counted = spawned_drops.clone();
+    let after = outer.block_on(outer.spawn(async move {
+        let inner = Runtime::new().unwrap();
+        let guard = SpawnsOnDrop {
+            spawned_drops: counted.clone(),
+            wake: None,
+        };
+        drop(inner.spawn(async move {
+            let _guard = guard;
+            pending::<()>().await;
+        }));
+        drop(inner);
+        // The task the destructor spawned went to the dropped runtime, and went with it.
+        assert_eq!(counted.count(), 1, "the destructor's task was dropped");
+        // The outer runtime is current again.
+        evloop::spawn(async { 5 }).await.unwrap()
+    }));
+    assert_eq!(after.unwrap(), 5);
+    assert_eq!(
+        outer.metrics().live_tasks,
+        0,
+        "nothing landed on the outer runtime"
+    );
+    assert_eq!(spawned_drops.count(), 1);
+}

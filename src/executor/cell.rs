@@ -18,7 +18,9 @@
 //!    handle sees the borrow and answers from the `FINISHED` flag or returns `Pending` instead
 //!    of borrowing again. The joiner's waker is woken only after the borrow ends.
 //! 4. Panics from the future's `poll` and `drop` are caught here and become the task's
-//!    [`JoinError`]; they never unwind into the executor.
+//!    [`JoinError`]; they never unwind into the executor. Nor do panics of the output's
+//!    destructor (when nobody will read it, or when a destructor panic replaced it), of the
+//!    joiner's waker, or of dropping a handle: each is contained where it happens.
 //! 5. Thread confinement. Wakers may be cloned, woken and dropped on any thread, so the cell is
 //!    declared `Send + Sync` by hand (below). This holds because:
 //!    - from another thread only `Wake` runs, and it reads only the schedule state (atomic),
@@ -43,6 +45,7 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use super::join::JoinError;
 use super::waker::{ScheduleState, Shared, TaskId, TaskKey, wake_task};
+use crate::unwind;
 
 /// Set by `JoinHandle::abort`; the executor cancels instead of polling.
 const CANCEL_REQUESTED: u8 = 1 << 0;
@@ -187,10 +190,14 @@ impl<F: Future> TaskCell<F> {
     /// A panic from the future's destructor replaces a successful result. Returns the
     /// joiner's waker: the caller wakes it once the stage's borrow has ended.
     fn finish(&self, stage: &mut Stage<F>, result: Result<F::Output, JoinError>) -> Option<Waker> {
-        let dropped = catch_unwind(AssertUnwindSafe(|| *stage = Stage::Consumed));
-        let result = match dropped {
-            Ok(()) => result,
-            Err(payload) => Err(JoinError::panic(self.header.id, payload)),
+        let result = match unwind::catch(|| *stage = Stage::Consumed) {
+            None => result,
+            Some(payload) => {
+                // The destructor's panic replaces the result, which is dropped here: an output
+                // whose own destructor panics must not unwind into the executor either.
+                unwind::drop_quietly(result);
+                Err(JoinError::panic(self.header.id, payload))
+            }
         };
         self.header.set(FINISHED);
         // Checked after the future's drop, which may have dropped the task's own handle.
@@ -198,7 +205,7 @@ impl<F: Future> TaskCell<F> {
             *stage = Stage::Finished(result);
         } else {
             // Nobody will read it; a panic from its destructor has nowhere to go either.
-            let _ = catch_unwind(AssertUnwindSafe(move || drop(result)));
+            unwind::drop_quietly(result);
         }
         self.header.join_waker.take()
     }
@@ -207,7 +214,7 @@ impl<F: Future> TaskCell<F> {
 /// Wakes a joiner outside every borrow; a foreign waker that panics is contained here.
 fn wake_joiner(waker: Option<Waker>) {
     if let Some(waker) = waker {
-        let _ = catch_unwind(AssertUnwindSafe(|| waker.wake()));
+        unwind::contain(|| waker.wake());
     }
 }
 
@@ -294,7 +301,9 @@ impl<F: Future> JoinTarget<F::Output> for TaskCell<F> {
 
     fn drop_join_interest(&self) {
         self.header.clear(JOIN_INTEREST);
-        self.header.join_waker.take();
+        // A joiner's waker may be a foreign one whose destructor panics: contained, like the
+        // output's below, because dropping a handle must not panic (tokio contains both).
+        unwind::drop_quietly(self.header.join_waker.take());
         // Borrowed: the task is running or finishing right now, and `finish` checks the flag
         // after this. Otherwise take a stored output, so it is dropped here, on this thread.
         let unread = match self.stage.try_borrow_mut() {
@@ -304,8 +313,9 @@ impl<F: Future> JoinTarget<F::Output> for TaskCell<F> {
             }
             _ => None,
         };
-        // Dropped after the borrow ends: the output's destructor is user code.
-        drop(unread);
+        // Dropped after the borrow ends: the output's destructor is user code, and its panic
+        // has nowhere to go (the handle that would have read the output is being dropped).
+        unwind::drop_quietly(unread);
     }
 }
 

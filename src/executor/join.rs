@@ -2,7 +2,7 @@
 //!
 //! # Invariants
 //!
-//! 1. A handle holds the task's cell alive (an `Rc`), never the task's place in the schedule:
+//! 1. A handle holds the task's cell alive (an `Arc`), never the task's place in the schedule:
 //!    dropping the handle *detaches* the task, which runs on; its output is dropped when the
 //!    last of the slab and the handle lets go of the cell.
 //! 2. `abort` only asks: it sets a flag and wakes the task; the executor drops the future the
@@ -13,7 +13,7 @@ use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
 use super::cell::JoinTarget;
@@ -106,6 +106,18 @@ impl<T> fmt::Debug for JoinHandle<T> {
 ///
 /// One pointer wide (the details live in a box), so that a task's stored result is no larger
 /// than its output, plus a tag.
+///
+/// `Send + Sync + Error`, like tokio's, so `?` turns it into a `Box<dyn Error + Send + Sync>`
+/// (or an `anyhow::Error`):
+///
+/// ```
+/// fn run() -> Result<u32, Box<dyn std::error::Error + Send + Sync>> {
+///     let rt = evloop::Runtime::new()?;
+///     let value = rt.block_on(async { evloop::spawn(async { 7 }).await })?;
+///     Ok(value)
+/// }
+/// assert_eq!(run().unwrap(), 7);
+/// ```
 pub struct JoinError {
     inner: Box<Inner>,
 }
@@ -117,7 +129,9 @@ struct Inner {
 
 enum Repr {
     Cancelled,
-    Panic(Box<dyn Any + Send + 'static>),
+    /// A panic payload is only `Send`; the mutex makes the error `Sync` without `unsafe`. It is
+    /// locked only to read a message for `Display`/`Debug`, never across user code.
+    Panic(Mutex<Box<dyn Any + Send + 'static>>),
 }
 
 impl JoinError {
@@ -134,7 +148,7 @@ impl JoinError {
         JoinError {
             inner: Box::new(Inner {
                 task,
-                repr: Repr::Panic(payload),
+                repr: Repr::Panic(Mutex::new(payload)),
             }),
         }
     }
@@ -162,25 +176,30 @@ impl JoinError {
     /// The panic's payload, or the error back if it is a cancellation.
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.inner.repr {
-            Repr::Panic(payload) => Ok(payload),
+            Repr::Panic(payload) => {
+                Ok(payload.into_inner().unwrap_or_else(PoisonError::into_inner))
+            }
             Repr::Cancelled => Err(self),
         }
     }
 }
 
 /// The panic message, when the payload is a string (as `panic!` makes it).
-fn panic_message(payload: &(dyn Any + Send)) -> Option<&str> {
+fn panic_message(payload: &Mutex<Box<dyn Any + Send + 'static>>) -> Option<String> {
+    // Poisoned only if a panic happened while it was locked, and nothing that runs under the
+    // lock can panic; the payload is intact either way.
+    let payload = payload.lock().unwrap_or_else(PoisonError::into_inner);
     payload
         .downcast_ref::<&'static str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .map(|message| (*message).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
 }
 
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.inner.repr {
             Repr::Cancelled => write!(f, "task {} was cancelled", self.inner.task),
-            Repr::Panic(payload) => match panic_message(payload.as_ref()) {
+            Repr::Panic(payload) => match panic_message(payload) {
                 Some(message) => write!(f, "task {} panicked: {message}", self.inner.task),
                 None => write!(f, "task {} panicked", self.inner.task),
             },
@@ -192,7 +211,7 @@ impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.inner.repr {
             Repr::Cancelled => write!(f, "JoinError::Cancelled({})", self.inner.task),
-            Repr::Panic(payload) => match panic_message(payload.as_ref()) {
+            Repr::Panic(payload) => match panic_message(payload) {
                 Some(message) => write!(f, "JoinError::Panic({}, {message:?})", self.inner.task),
                 None => write!(f, "JoinError::Panic({}, ..)", self.inner.task),
             },

@@ -25,7 +25,6 @@ pub(crate) mod waker;
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,6 +34,7 @@ use self::cell::{ErasedTask, Header, TaskCell};
 pub use self::join::{JoinError, JoinHandle};
 use self::waker::{MainWaker, Shared, TaskId, TaskKey, Unpark};
 use crate::runtime::slow_poll::SlowPollDetector;
+use crate::unwind::{self, FirstPanic};
 
 /// Index used in the key of the future given to `block_on`, which lives on the caller's
 /// stack rather than in the slab. No task's slab index reaches it (`spawn` checks).
@@ -224,7 +224,7 @@ impl Executor {
             // May be the last reference to the cell. Nothing user-defined is left in it to
             // panic (the future is gone; an output is kept only for a handle), but stay
             // defensive: the loop must not unwind.
-            let _ = catch_unwind(AssertUnwindSafe(move || drop(removed)));
+            unwind::drop_quietly(removed);
         }
         // Report only now that the task's state is settled: the report is user code.
         if let (Some((task, held)), Some(detector)) = (description, &self.slow_poll) {
@@ -275,7 +275,10 @@ impl Executor {
 
     /// Drops every live task's future, on this thread. Destructors may spawn or wake: tasks
     /// spawned meanwhile are dropped in the next round, until the slab stays empty.
-    pub(crate) fn shutdown(&self) {
+    ///
+    /// A future's destructor that panics gives its task a [`JoinError`]; a panic that has no
+    /// task to go to (a foreign joiner's waker dropped with the cell) is kept in `panics`.
+    pub(crate) fn shutdown(&self, panics: &mut FirstPanic) {
         loop {
             let drained: Vec<Arc<dyn ErasedTask>> = self.tasks.borrow_mut().drain().collect();
             if drained.is_empty() {
@@ -283,8 +286,9 @@ impl Executor {
             }
             for task in drained {
                 task.header().state.complete();
+                // Contains its own panics (cell invariant 4).
                 task.cancel();
-                let _ = catch_unwind(AssertUnwindSafe(move || drop(task)));
+                panics.catch(move || drop(task));
             }
         }
         self.run_queue.borrow_mut().clear();

@@ -32,6 +32,7 @@ use self::readiness::{
 };
 pub(crate) use self::registration::PollEvented;
 use crate::executor::waker::Unpark;
+use crate::unwind::FirstPanic;
 
 #[cfg(not(target_pointer_width = "64"))]
 compile_error!("evloop packs a generation and a slab index into one 64-bit mio token");
@@ -164,14 +165,15 @@ impl Reactor {
     }
 
     /// Fails every source still registered (their owners outlive the runtime) and wakes their
-    /// tasks so nothing waits forever on a reactor that will never turn again.
-    pub(crate) fn shutdown(&self) {
+    /// tasks so nothing waits forever on a reactor that will never turn again. Every waker is
+    /// woken even if one panics; the first panic is kept in `panics`.
+    pub(crate) fn shutdown(&self, panics: &mut FirstPanic) {
         let mut wake_later = Vec::new();
         for (_, io) in self.sources.borrow().iter() {
             io.set_ready(CLOSED_BY_SHUTDOWN, &mut wake_later);
         }
         for waker in wake_later {
-            waker.wake();
+            panics.catch(|| waker.wake());
         }
     }
 }

@@ -35,6 +35,7 @@ use crate::executor::waker::MainWaker;
 use crate::executor::{Executor, JoinHandle, Next, TaskDescription};
 use crate::reactor::{DEFAULT_MAX_EVENTS, Reactor};
 use crate::time::driver::TimerDriver;
+use crate::unwind::FirstPanic;
 
 /// Task polls per loop turn before the loop looks at I/O and timers again.
 ///
@@ -219,7 +220,18 @@ impl Builder {
 /// Tasks still running when `block_on` returns stay in the runtime and run again at the next
 /// `block_on`. Dropping the runtime drops every live task's future on this thread (their
 /// `JoinHandle`s then report a cancellation); I/O objects that outlive it fail their
-/// operations with an error.
+/// operations with an error; blocking jobs not yet started are dropped unrun.
+///
+/// While it drops its tasks the runtime is the *current* runtime, even when it is dropped
+/// inside a task of another runtime: a destructor that calls [`spawn`](crate::spawn) spawns
+/// onto the runtime being dropped, and that task is dropped in the same shutdown, unpolled. It
+/// never lands on the outer runtime, where it would outlive the runtime its destructor
+/// belonged to. (tokio instead panics when a runtime is dropped inside an async context.)
+///
+/// A panic of user code during the drop (a task's destructor, a foreign waker, a blocking
+/// job's captured value) does not stop it: every task is dropped, every source failed and the
+/// pool stopped, and the first such panic is then resumed by `drop`. A panic in a task's
+/// future destructor goes to its `JoinHandle` as usual instead.
 pub struct Runtime {
     handle: Handle,
     /// Times the `block_on` future's polls (the executor has its own copy for tasks).
@@ -362,13 +374,20 @@ impl Runtime {
 }
 
 impl Drop for Runtime {
+    /// Drops every task, fails every I/O source still registered, and stops the blocking pool;
+    /// see [Shutdown](Runtime#shutdown). Each step runs to its end even if user code panics in
+    /// it (a destructor, a foreign waker); the first such panic is then resumed here.
     fn drop(&mut self) {
-        // Be the current runtime while tasks are dropped, so a destructor that spawns or wakes
-        // finds this runtime; unless another runtime is running on this thread.
-        let _enter = context::try_enter(self.handle.clone());
-        self.handle.executor.shutdown();
-        self.handle.reactor.shutdown();
-        self.handle.blocking.shutdown();
+        let mut panics = FirstPanic::default();
+        {
+            // This runtime is current while its tasks drop, even inside a task of another
+            // runtime: a destructor that spawns lands here, and is dropped in the same drain.
+            let _enter = context::enter_for_drop(self.handle.clone());
+            self.handle.executor.shutdown(&mut panics);
+            self.handle.reactor.shutdown(&mut panics);
+            self.handle.blocking.shutdown(&mut panics);
+        }
+        panics.resume("dropping an evloop runtime");
     }
 }
 
