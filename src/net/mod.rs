@@ -10,6 +10,7 @@ mod stream;
 pub use self::listener::TcpListener;
 pub use self::split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 pub use self::stream::TcpStream;
+pub use crate::reactor::{Interest, Ready};
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
