@@ -13,6 +13,7 @@ use self::accept_backoff::{AcceptBackoff, is_resource_exhaustion};
 use super::{TcpStream, resolve};
 use crate::context;
 use crate::reactor::{Direction, Interest, PollEvented, Ready, Waiter};
+use crate::time::Sleep;
 
 /// A TCP socket listening for connections.
 ///
@@ -82,8 +83,11 @@ impl TcpListener {
     /// and those that find no connection left wait again. A future dropped while waiting
     /// removes itself and takes no wake from the others.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let mut waiter = self.io.registration().waiter();
-        poll_fn(|cx| self.poll_accept_as(cx, Some(&mut waiter))).await
+        let mut own = OwnWait {
+            waiter: self.io.registration().waiter(),
+            pause_timer: None,
+        };
+        poll_fn(|cx| self.poll_accept_as(cx, Some(&mut own))).await
     }
 
     /// Accepts a connection if one is queued, without waiting: `WouldBlock` if none is (or if
@@ -158,18 +162,20 @@ impl TcpListener {
         self.poll_accept_as(cx, None)
     }
 
-    /// [`poll_accept`](Self::poll_accept), waiting in `waiter` (`None`: the shared slot).
+    /// [`poll_accept`](Self::poll_accept), waiting in `own` (`None`: the shared slot and the
+    /// shared pause timer).
     fn poll_accept_as(
         &self,
         cx: &mut Context<'_>,
-        mut waiter: Option<&mut Waiter<'_>>,
+        mut own: Option<&mut OwnWait<'_>>,
     ) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         loop {
-            ready!(self.backoff.poll_pause(cx));
+            let pause_timer = own.as_deref_mut().map(|own| &mut own.pause_timer);
+            ready!(self.backoff.poll_pause(cx, pause_timer));
             let accepted = ready!(self.io.poll_io_as(
                 cx,
                 Direction::Read,
-                waiter.as_deref_mut(),
+                own.as_deref_mut().map(|own| &mut own.waiter),
                 mio::net::TcpListener::accept
             ));
             match accepted {
@@ -226,6 +232,13 @@ impl TcpListener {
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
     }
+}
+
+/// What an `accept` future waits on of its own, so that any number of them may wait at once:
+/// its entry for the listener's readiness, and its timer for a pause (see `accept_backoff`).
+struct OwnWait<'a> {
+    waiter: Waiter<'a>,
+    pause_timer: Option<Sleep>,
 }
 
 /// Binds with std (which sets `SO_REUSEADDR` and listens with a backlog of 128), then raises
