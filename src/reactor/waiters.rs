@@ -43,6 +43,8 @@ pub(crate) const INLINE: usize = 2;
 pub(crate) struct WaiterKey(usize);
 
 /// One waiting future: the readiness bits that satisfy it, and its waker while it sleeps.
+/// An inline entry with an empty `mask` is vacant (every waiter asks for some bit).
+#[derive(Default)]
 struct Entry {
     mask: u8,
     waker: Option<Waker>,
@@ -50,8 +52,8 @@ struct Entry {
 
 #[derive(Default)]
 struct Entries {
-    /// Keys `0..INLINE`.
-    inline: [Option<Entry>; INLINE],
+    /// Keys `0..INLINE`; vacant where `mask` is 0.
+    inline: [Entry; INLINE],
     /// Keys `INLINE..`: slab key `k` is `WaiterKey(INLINE + k)`.
     spilled: Option<Box<Slab<Entry>>>,
     len: usize,
@@ -60,7 +62,7 @@ struct Entries {
 impl Entries {
     fn get_mut(&mut self, key: WaiterKey) -> Option<&mut Entry> {
         match key.0.checked_sub(INLINE) {
-            None => self.inline[key.0].as_mut(),
+            None => Some(&mut self.inline[key.0]).filter(|entry| entry.mask != 0),
             Some(spilled) => self.spilled.as_mut()?.get_mut(spilled),
         }
     }
@@ -77,14 +79,15 @@ pub(crate) struct Waiters {
 impl Waiters {
     /// Adds a future that waits for any of the readiness bits in `mask`.
     pub(crate) fn insert(&self, mask: u8, waker: Waker) -> WaiterKey {
+        assert_ne!(mask, 0, "a waiter waits for some readiness");
         let mut entries = self.entries.borrow_mut();
         let entry = Entry {
             mask,
             waker: Some(waker),
         };
-        let key = match entries.inline.iter().position(Option::is_none) {
+        let key = match entries.inline.iter().position(|entry| entry.mask == 0) {
             Some(index) => {
-                entries.inline[index] = Some(entry);
+                entries.inline[index] = entry;
                 WaiterKey(index)
             }
             None => {
@@ -114,7 +117,9 @@ impl Waiters {
     pub(crate) fn remove(&self, key: WaiterKey) -> Option<Waker> {
         let mut entries = self.entries.borrow_mut();
         let entry = match key.0.checked_sub(INLINE) {
-            None => entries.inline[key.0].take(),
+            None => {
+                Some(std::mem::take(&mut entries.inline[key.0])).filter(|entry| entry.mask != 0)
+            }
             Some(spilled) => entries
                 .spilled
                 .as_mut()
@@ -145,7 +150,8 @@ impl Waiters {
         let Entries {
             inline, spilled, ..
         } = &mut *entries;
-        let inline = inline.iter_mut().flatten();
+        // A vacant inline entry has an empty mask, so it never matches.
+        let inline = inline.iter_mut();
         let spilled = spilled
             .iter_mut()
             .flat_map(|slab| slab.iter_mut().map(|(_, e)| e));
