@@ -4,9 +4,10 @@
 //!
 //! Each case runs in a child process (this test binary again, selected by [`CHILD_ENV`] and
 //! `--exact`) whose `RLIMIT_NOFILE` is lowered and whose descriptor table is then filled, so
-//! that the parent test process is never short of descriptors. Two cases: a listener created
-//! before the table fills (it holds its spare descriptor and sheds queued connections) and
-//! one created after (no spare: it must fall back to pausing on its timer).
+//! that the parent test process is never short of descriptors. Three cases: a listener created
+//! before the table fills (it holds its spare descriptor and sheds queued connections), one
+//! created after (no spare: it must fall back to pausing on its timer), and two `accept`s
+//! paused at once on one listener (both must resume).
 
 // Miri cannot open sockets, call epoll or spawn processes.
 #![cfg(not(miri))]
@@ -85,6 +86,67 @@ fn child_listener_created_after_exhaustion() {
     if std::env::var_os(CHILD_ENV).is_some() {
         out_of_descriptors(Created::AfterExhaustion);
     }
+}
+
+/// Regression: the pause after `EMFILE` was one timer per listener, and a timer wakes one
+/// waker, so of two `accept`s paused at once only the last one polled was woken when it
+/// ended; the other waited forever for an edge that a queued connection never raises.
+#[test]
+fn two_accepts_paused_at_once_both_resume() {
+    run_child("child_two_accepts_paused_at_once");
+}
+
+/// Runs only as a child of [`two_accepts_paused_at_once_both_resume`].
+#[test]
+fn child_two_accepts_paused_at_once() {
+    if std::env::var_os(CHILD_ENV).is_some() {
+        two_paused_accepts();
+    }
+}
+
+/// The child's scenario: two tasks wait in `accept` on a listener with no spare descriptor;
+/// two clients queue while the table is full, so both tasks pause; once descriptors free up,
+/// each task must get its connection.
+fn two_paused_accepts() {
+    lower_descriptor_limit(FD_LIMIT);
+    rt().block_on(async {
+        let std_listener =
+            std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
+        let addr = std_listener.local_addr().expect("listener's local address");
+        let mut fillers = fill_descriptor_table();
+        let listener = wrap(Some(std_listener));
+        let tasks: Vec<_> = (0..2)
+            .map(|_| {
+                let listener = listener.clone();
+                evloop::spawn(async move { listener.accept().await.map(drop) })
+            })
+            .collect();
+        evloop::time::sleep(Duration::from_millis(20)).await; // both wait in accept
+        // Each client takes a filler's slot: the table stays full.
+        let mut clients = Vec::new();
+        for _ in 0..2 {
+            drop(fillers.pop());
+            clients.push(std::net::TcpStream::connect(addr).expect("connect while exhausted"));
+        }
+        // Long enough for both tasks to fail with EMFILE and pause, more than once.
+        evloop::time::sleep(EXHAUSTED_WINDOW).await;
+        assert!(listener.exhausted_accepts() >= 2, "accept never ran out");
+        assert!(
+            tasks.iter().all(|task| !task.is_finished()),
+            "an accept finished while the table was full"
+        );
+        drop(fillers);
+        for task in tasks {
+            with_deadline(OP_LIMIT, "each paused accept after freeing", task)
+                .await
+                .expect("task")
+                .expect("accept");
+        }
+        println!(
+            "accept_emfile: recovered (two paused accepts): {} exhausted accepts",
+            listener.exhausted_accepts()
+        );
+    });
 }
 
 /// Re-runs this binary with only `test_name` selected and [`CHILD_ENV`] set, and fails if the

@@ -12,7 +12,8 @@ use std::task::{Context, Poll, ready};
 use self::accept_backoff::{AcceptBackoff, is_resource_exhaustion};
 use super::{TcpStream, resolve};
 use crate::context;
-use crate::reactor::{Direction, PollEvented};
+use crate::reactor::{Direction, Interest, PollEvented, Ready, Waiter};
+use crate::time::Sleep;
 
 /// A TCP socket listening for connections.
 ///
@@ -77,13 +78,66 @@ impl TcpListener {
 
     /// Waits for a connection and returns it with the peer's address.
     ///
-    /// One task at a time should wait in `accept`: the listener keeps one waker for its read
-    /// direction, so a second task waiting at the same time takes the first one's place.
+    /// Any number of `accept` futures may wait on one listener at once, in several tasks or in
+    /// one (`join_all`): each is a waiter of its own, every new connection wakes all of them,
+    /// and those that find no connection left wait again. A future dropped while waiting
+    /// removes itself and takes no wake from the others.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        poll_fn(|cx| self.poll_accept(cx)).await
+        let mut own = OwnWait {
+            waiter: self.io.registration().waiter(),
+            pause_timer: None,
+        };
+        poll_fn(|cx| self.poll_accept_as(cx, Some(&mut own))).await
+    }
+
+    /// Accepts a connection if one is queued, without waiting: `WouldBlock` if none is (or if
+    /// the reactor has seen no connection arrive since the last `WouldBlock`; wait with
+    /// [`readable`](Self::readable) and try again).
+    ///
+    /// Unlike [`accept`](Self::accept), it does not handle running out of descriptors: it
+    /// returns `EMFILE` and the like, and it is the caller's turn to pause. `ECONNABORTED` (a
+    /// client reset its queued connection) is skipped.
+    pub fn try_accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        loop {
+            let accepted = self
+                .io
+                .registration()
+                .try_io(Direction::Read, || self.io.get_ref().accept());
+            match accepted {
+                Ok((stream, peer)) => {
+                    self.backoff.on_accept_ok();
+                    return Ok((TcpStream::from_mio(stream)?, peer));
+                }
+                Err(error) if error.raw_os_error() == Some(libc::ECONNABORTED) => {}
+                Err(error) => {
+                    if is_resource_exhaustion(&error) {
+                        self.backoff.on_exhaustion();
+                    }
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    /// Waits until a connection may be accepted (or an error reported), as a waiter of its
+    /// own like [`accept`](Self::accept); then [`try_accept`](Self::try_accept) takes it.
+    pub async fn readable(&self) -> io::Result<()> {
+        self.ready(Interest::READABLE).await.map(drop)
+    }
+
+    /// Waits until the listener is ready for any of `interest` and says for what. A listener
+    /// is only ever readable; asking for `WRITABLE` alone waits until its runtime shuts down.
+    /// Any number of these futures may wait at once; each is woken by the event that
+    /// satisfies it.
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        self.io.registration().ready(interest).await
     }
 
     /// Polls for a connection (for use in hand-written futures).
+    ///
+    /// Only the waker of the most recent call is woken: `poll_accept` keeps one waker for
+    /// the listener, shared by every caller (as tokio's does). Two tasks that poll it at once
+    /// lose wakes; they should use [`accept`](Self::accept), which keeps one per future.
     ///
     /// # Out of descriptors
     ///
@@ -105,11 +159,23 @@ impl TcpListener {
     /// [`exhausted_accepts`](Self::exhausted_accepts) and
     /// [`shed_connections`](Self::shed_connections) count what happened.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        self.poll_accept_as(cx, None)
+    }
+
+    /// [`poll_accept`](Self::poll_accept), waiting in `own` (`None`: the shared slot and the
+    /// shared pause timer).
+    fn poll_accept_as(
+        &self,
+        cx: &mut Context<'_>,
+        mut own: Option<&mut OwnWait<'_>>,
+    ) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         loop {
-            ready!(self.backoff.poll_pause(cx));
-            let accepted = ready!(self.io.poll_io(
+            let pause_timer = own.as_deref_mut().map(|own| &mut own.pause_timer);
+            ready!(self.backoff.poll_pause(cx, pause_timer));
+            let accepted = ready!(self.io.poll_io_as(
                 cx,
                 Direction::Read,
+                own.as_deref_mut().map(|own| &mut own.waiter),
                 mio::net::TcpListener::accept
             ));
             match accepted {
@@ -166,6 +232,13 @@ impl TcpListener {
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
     }
+}
+
+/// What an `accept` future waits on of its own, so that any number of them may wait at once:
+/// its entry for the listener's readiness, and its timer for a pause (see `accept_backoff`).
+struct OwnWait<'a> {
+    waiter: Waiter<'a>,
+    pause_timer: Option<Sleep>,
 }
 
 /// Binds with std (which sets `SO_REUSEADDR` and listens with a backlog of 128), then raises

@@ -2,6 +2,11 @@
 //!
 //! Sockets are non-blocking and registered once with the reactor, edge-triggered, for both
 //! directions; every operation is tried first and waits for readiness only on `WouldBlock`.
+//!
+//! [`Interest`] and [`Ready`] are the types of the readiness API (`ready`, `readable`,
+//! `writable`, and the `try_*` operations that never wait), shaped like tokio's
+//! `tokio::io::{Interest, Ready}`. Any number of readiness futures, and of `accept` futures,
+//! may wait on one socket; the `poll_*` methods keep one waker per direction.
 
 mod listener;
 mod split;
@@ -10,6 +15,7 @@ mod stream;
 pub use self::listener::TcpListener;
 pub use self::split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 pub use self::stream::TcpStream;
+pub use crate::reactor::{Interest, Ready};
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};

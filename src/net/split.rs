@@ -1,7 +1,9 @@
 //! The two halves of a `TcpStream`: borrowed (`split`) and owned (`into_split`).
 //!
-//! Both kinds work because the reactor keeps one waker per direction: the read half's task
-//! waits on the reader slot, the write half's on the writer slot.
+//! Both kinds work because the reactor keeps a shared waker slot per direction: the read
+//! half's `poll_read` waits in the reader slot, the write half's `poll_write` in the writer
+//! slot. The readiness methods (`readable`, `writable`, `ready`) are waiters of their own, as
+//! on the stream, so any number of them may wait on either half.
 
 use std::error::Error;
 use std::fmt;
@@ -11,8 +13,48 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use super::TcpStream;
+use super::{Interest, Ready, TcpStream};
 use crate::io::{AsyncRead, AsyncWrite};
+
+/// The readiness methods of a read half: the stream's, for reading.
+macro_rules! read_readiness {
+    () => {
+        /// [`TcpStream::ready`] on the stream this half reads from.
+        pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+            self.stream().ready(interest).await
+        }
+
+        /// [`TcpStream::readable`]: waits until a read is worth trying; any number may wait.
+        pub async fn readable(&self) -> io::Result<()> {
+            self.stream().readable().await
+        }
+
+        /// [`TcpStream::try_read`]: reads without waiting, or `WouldBlock`.
+        pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+            self.stream().try_read(buf)
+        }
+    };
+}
+
+/// The readiness methods of a write half: the stream's, for writing.
+macro_rules! write_readiness {
+    () => {
+        /// [`TcpStream::ready`] on the stream this half writes to.
+        pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+            self.stream().ready(interest).await
+        }
+
+        /// [`TcpStream::writable`]: waits until a write is worth trying; any number may wait.
+        pub async fn writable(&self) -> io::Result<()> {
+            self.stream().writable().await
+        }
+
+        /// [`TcpStream::try_write`]: writes without waiting, or `WouldBlock`.
+        pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+            self.stream().try_write(buf)
+        }
+    };
+}
 
 /// The read half of a borrowed [`TcpStream::split`].
 #[derive(Debug)]
@@ -27,6 +69,20 @@ impl<'a> ReadHalf<'a> {
     pub(crate) fn pair(stream: &'a TcpStream) -> (ReadHalf<'a>, WriteHalf<'a>) {
         (ReadHalf(stream), WriteHalf(stream))
     }
+
+    fn stream(&self) -> &TcpStream {
+        self.0
+    }
+
+    read_readiness!();
+}
+
+impl WriteHalf<'_> {
+    fn stream(&self) -> &TcpStream {
+        self.0
+    }
+
+    write_readiness!();
 }
 
 impl AsyncRead for ReadHalf<'_> {
@@ -98,6 +154,12 @@ impl OwnedReadHalf {
         )
     }
 
+    fn stream(&self) -> &TcpStream {
+        &self.stream
+    }
+
+    read_readiness!();
+
     /// Joins the halves back into the stream they came from.
     pub fn reunite(self, mut write: OwnedWriteHalf) -> Result<TcpStream, ReuniteError> {
         if !Rc::ptr_eq(&self.stream, &write.stream) {
@@ -120,6 +182,12 @@ impl OwnedReadHalf {
 }
 
 impl OwnedWriteHalf {
+    fn stream(&self) -> &TcpStream {
+        &self.stream
+    }
+
+    write_readiness!();
+
     /// Drops the half without shutting down the write direction.
     pub fn forget(mut self) {
         self.shutdown_on_drop = false;

@@ -11,7 +11,7 @@ use std::task::{Context, Poll, ready};
 use super::resolve;
 use super::split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 use crate::io::{AsyncRead, AsyncWrite};
-use crate::reactor::{Direction, PollEvented};
+use crate::reactor::{Direction, Interest, PollEvented, Ready};
 
 /// A TCP connection, readable and writable through [`AsyncRead`] and [`AsyncWrite`] (use the
 /// methods of [`AsyncReadExt`](crate::io::AsyncReadExt) and
@@ -22,6 +22,45 @@ use crate::reactor::{Direction, PollEvented};
 ///
 /// A read into an empty buffer, or a write of an empty buffer, completes at once with `Ok(0)`
 /// whatever the socket's state: there is nothing to wait for.
+///
+/// # Waiting on one stream from many places
+///
+/// [`readable`](Self::readable), [`writable`](Self::writable) and [`ready`](Self::ready) take
+/// `&self`, and any number of them may wait on one stream at once, in several tasks or in one:
+/// each future is a waiter of its own, and one readiness event wakes every one it satisfies.
+/// Pair them with [`try_read`](Self::try_read) and [`try_write`](Self::try_write), which never
+/// wait:
+///
+/// ```
+/// use evloop::net::{TcpListener, TcpStream};
+/// use std::io::Write;
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+///     let mut peer = std::net::TcpStream::connect(listener.local_addr()?)?;
+///     peer.write_all(b"hi")?;
+///     let (stream, _) = listener.accept().await?;
+///     let mut buf = [0; 16];
+///     let n = loop {
+///         stream.readable().await?;
+///         match stream.try_read(&mut buf) {
+///             Ok(n) => break n,
+///             // Readiness was a hint; the next `readable` waits for a new event.
+///             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+///             Err(e) => return Err(e),
+///         }
+///     };
+///     assert_eq!(&buf[..n], b"hi");
+///     Ok(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
+/// The `poll_*` methods (`poll_read`, `poll_write`, [`poll_read_ready`](Self::poll_read_ready),
+/// [`poll_write_ready`](Self::poll_write_ready)) instead share one waker per direction: only
+/// the most recent caller's waker is woken, as with tokio's. They suit the one reader and the
+/// one writer that `&mut self` (or a split half) allows.
 pub struct TcpStream {
     io: PollEvented<mio::net::TcpStream>,
 }
@@ -60,7 +99,11 @@ impl TcpStream {
     /// `SO_ERROR` or a peer address (no peer address yet means a spurious wake-up).
     fn poll_connected(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         loop {
-            ready!(self.io.registration().poll_ready(cx, Direction::Write))?;
+            ready!(
+                self.io
+                    .registration()
+                    .poll_ready(cx, Direction::Write, None)
+            )?;
             if let Some(error) = self.io.get_ref().take_error()? {
                 return Poll::Ready(Err(error));
             }
@@ -104,6 +147,71 @@ impl TcpStream {
     /// Whether `TCP_NODELAY` is set.
     pub fn nodelay(&self) -> io::Result<bool> {
         self.io.get_ref().nodelay()
+    }
+
+    /// Waits until the stream is ready for any of `interest` and says for what.
+    ///
+    /// Any number of these futures may wait at once (see the type's docs); each is woken by
+    /// the event that satisfies it. Readiness is a hint: the operation that follows may still
+    /// return `WouldBlock`, which clears it so that the next wait sleeps until the next event.
+    /// A peer's EOF or reset counts as ready ([`Ready::is_read_closed`],
+    /// [`Ready::is_write_closed`]).
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        self.io.registration().ready(interest).await
+    }
+
+    /// Waits until a read is worth trying (data, EOF or an error); then
+    /// [`try_read`](Self::try_read). Any number may wait at once.
+    pub async fn readable(&self) -> io::Result<()> {
+        self.ready(Interest::READABLE).await.map(drop)
+    }
+
+    /// Waits until a write is worth trying (room, or an error); then
+    /// [`try_write`](Self::try_write). Any number may wait at once.
+    pub async fn writable(&self) -> io::Result<()> {
+        self.ready(Interest::WRITABLE).await.map(drop)
+    }
+
+    /// Reads what has arrived into `buf`, without waiting: `WouldBlock` if nothing has (or the
+    /// reactor has seen nothing arrive since the last `WouldBlock`), `Ok(0)` at EOF or for an
+    /// empty `buf`.
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        self.io
+            .registration()
+            .try_transfer(Direction::Read, buf.len(), || {
+                (&mut self.io.get_ref()).read(buf)
+            })
+    }
+
+    /// Writes as much of `buf` as the send buffer takes, without waiting: `WouldBlock` if it
+    /// is full (or the reactor has seen no room since the last `WouldBlock`), `Ok(0)` for an
+    /// empty `buf`.
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        self.io
+            .registration()
+            .try_transfer(Direction::Write, buf.len(), || {
+                (&mut self.io.get_ref()).write(buf)
+            })
+    }
+
+    /// Polls for read readiness (for hand-written futures). Only the most recent caller's
+    /// waker is woken: the read direction has one shared slot, used by `poll_read` too.
+    pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.registration().poll_ready(cx, Direction::Read, None)
+    }
+
+    /// Polls for write readiness (for hand-written futures). Only the most recent caller's
+    /// waker is woken: the write direction has one shared slot, used by `poll_write` too.
+    pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io
+            .registration()
+            .poll_ready(cx, Direction::Write, None)
     }
 
     /// Borrows the stream as a read half and a write half, usable from two futures at once
@@ -161,6 +269,7 @@ impl TcpStream {
     }
 }
 
+/// `poll_read` wakes only the most recent caller's waker (the read direction's shared slot).
 impl AsyncRead for TcpStream {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -171,6 +280,7 @@ impl AsyncRead for TcpStream {
     }
 }
 
+/// `poll_write` wakes only the most recent caller's waker (the write direction's shared slot).
 impl AsyncWrite for TcpStream {
     fn poll_write(
         self: Pin<&mut Self>,

@@ -13,24 +13,27 @@
 //! 3. [`WAKE_TOKEN`] belongs to the `mio::Waker` that other threads use to interrupt the wait;
 //!    its events carry no readiness and only end the wait.
 
+mod interest;
 mod readiness;
 mod registration;
 #[cfg(test)]
 mod tests;
+mod waiters;
 
 use std::cell::{Cell, RefCell};
 use std::io;
 use std::rc::Rc;
 use std::time::Duration;
 
-use mio::{Events, Interest, Poll, Token};
+use mio::{Events, Poll, Token};
 use slab::Slab;
 
+pub use self::interest::{Interest, Ready};
 pub(crate) use self::readiness::Direction;
 use self::readiness::{
-    CLOSED_BY_SHUTDOWN, ERROR, READ_CLOSED, READABLE, ScheduledIo, WRITABLE, WRITE_CLOSED,
+    CLOSED_BY_SHUTDOWN, ERROR, READ_CLOSED, READABLE, ScheduledIo, URGENT, WRITABLE, WRITE_CLOSED,
 };
-pub(crate) use self::registration::PollEvented;
+pub(crate) use self::registration::{PollEvented, Waiter};
 use crate::executor::waker::Unpark;
 use crate::unwind::FirstPanic;
 
@@ -88,7 +91,8 @@ impl Reactor {
         Ok((reactor, Box::new(MioUnpark(waker))))
     }
 
-    /// Registers `source` for both directions, edge-triggered.
+    /// Registers `source` for both directions, edge-triggered, and for `EPOLLPRI`, which
+    /// marks pending urgent data (`URGENT`: a read may stop short at its mark).
     fn register(
         &self,
         source: &mut impl mio::event::Source,
@@ -106,7 +110,7 @@ impl Reactor {
         self.poll.borrow().registry().register(
             source,
             token,
-            Interest::READABLE | Interest::WRITABLE,
+            mio::Interest::READABLE | mio::Interest::WRITABLE | mio::Interest::PRIORITY,
         )?;
         let io = Rc::new(ScheduledIo::new(generation));
         entry.insert(io.clone());
@@ -215,6 +219,9 @@ fn readiness_of(event: &mio::event::Event) -> u8 {
     }
     if event.is_error() {
         bits |= ERROR;
+    }
+    if event.is_priority() {
+        bits |= URGENT;
     }
     bits
 }

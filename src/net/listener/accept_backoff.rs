@@ -18,9 +18,11 @@
 //!
 //! # Invariants
 //!
-//! 1. While a pause is armed, `poll_accept` makes no accept syscall: it only polls the pause's
-//!    timer, whose waker is the accepting task's. Nothing else wakes it meanwhile (no reader
-//!    waker is stored), so an out-of-descriptors listener costs one wake-up per pause.
+//! 1. While a pause is armed, `poll_accept` makes no accept syscall: it only polls a timer set
+//!    to the pause's end, whose waker is the accepting task's. Nothing else wakes it meanwhile
+//!    (no reader waker is stored), so an out-of-descriptors listener costs one wake-up per
+//!    pause and waiting future. Each `accept` future polls a timer of its own (a `Sleep` wakes
+//!    one waker); `poll_accept` callers share one, and the most recent caller is woken.
 //! 2. The spare is closed only for the duration of one shedding accept, on the runtime's
 //!    thread, and reopened before `poll_accept` returns (if the open fails, the spare stays
 //!    missing and is retried after the next successful accept).
@@ -31,9 +33,9 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::time::{Sleep, sleep};
+use crate::time::{Sleep, sleep_until};
 
 /// The first pause after an accept fails for lack of resources.
 ///
@@ -66,8 +68,12 @@ pub(crate) struct AcceptBackoff {
     /// The reserved descriptor, closed to make room for one shedding accept. `None` if it could
     /// not be opened (the listener was created with the table already full).
     spare: Cell<Option<File>>,
-    /// The armed pause, if any. Taken out while polled, so no borrow outlives a call.
-    pause: Cell<Option<Sleep>>,
+    /// When the armed pause ends, if one is armed. Cleared by the first caller that sees it
+    /// end, so every other caller finds no pause on its next poll.
+    paused_until: Cell<Option<Instant>>,
+    /// The timer of callers without one of their own (`poll_accept`: the most recent caller's
+    /// waker is woken). Taken out while polled, so no borrow outlives a call.
+    shared_timer: Cell<Option<Sleep>>,
     /// How long the next pause lasts: [`FIRST_PAUSE`] after a successful accept.
     next_pause: Cell<Duration>,
     /// Accepts that failed for lack of resources (see [`is_resource_exhaustion`]).
@@ -80,25 +86,40 @@ impl AcceptBackoff {
     pub(crate) fn new() -> AcceptBackoff {
         AcceptBackoff {
             spare: Cell::new(open_spare()),
-            pause: Cell::new(None),
+            paused_until: Cell::new(None),
+            shared_timer: Cell::new(None),
             next_pause: Cell::new(FIRST_PAUSE),
             exhaustions: Cell::new(0),
             shed: Cell::new(0),
         }
     }
 
-    /// Ready once no pause is armed (the armed one has elapsed); else the task waits for it.
-    pub(crate) fn poll_pause(&self, cx: &mut Context<'_>) -> Poll<()> {
-        let Some(mut pause) = self.pause.take() else {
+    /// Ready once no pause is armed (the armed one has elapsed); else the task waits for it on
+    /// `timer`, a timer of its own (`None`: the shared one).
+    ///
+    /// A `Sleep` wakes one waker, and several `accept` futures may be paused at once: each
+    /// waits on its own timer set to the same deadline, so each is woken when the pause ends.
+    pub(crate) fn poll_pause(
+        &self,
+        cx: &mut Context<'_>,
+        timer: Option<&mut Option<Sleep>>,
+    ) -> Poll<()> {
+        let Some(deadline) = self.paused_until.get() else {
             return Poll::Ready(());
         };
-        match Pin::new(&mut pause).poll(cx) {
-            Poll::Ready(()) => Poll::Ready(()),
-            Poll::Pending => {
-                self.pause.set(Some(pause));
-                Poll::Pending
+        let elapsed = match timer {
+            Some(timer) => poll_timer(timer, deadline, cx),
+            None => {
+                let mut timer = self.shared_timer.take();
+                let elapsed = poll_timer(&mut timer, deadline, cx);
+                self.shared_timer.set(timer);
+                elapsed
             }
+        };
+        if elapsed.is_ready() {
+            self.paused_until.set(None);
         }
+        elapsed
     }
 
     /// An accept succeeded: the next pause starts short again, and a
@@ -138,7 +159,7 @@ impl AcceptBackoff {
     pub(crate) fn arm_pause(&self) {
         let pause = self.next_pause.get();
         self.next_pause.set(next_pause(pause));
-        self.pause.set(Some(sleep(pause)));
+        self.paused_until.set(Some(Instant::now() + pause));
     }
 
     pub(crate) fn exhaustions(&self) -> u64 {
@@ -148,6 +169,15 @@ impl AcceptBackoff {
     pub(crate) fn shed_count(&self) -> u64 {
         self.shed.get()
     }
+}
+
+/// Polls `timer`, set to `deadline` (created, or moved from an earlier pause, as needed).
+fn poll_timer(timer: &mut Option<Sleep>, deadline: Instant, cx: &mut Context<'_>) -> Poll<()> {
+    let timer = timer.get_or_insert_with(|| sleep_until(deadline));
+    if timer.deadline() != deadline {
+        timer.reset(deadline);
+    }
+    Pin::new(timer).poll(cx)
 }
 
 /// Opens the spare descriptor; `None` if the table is full (or `/dev/null` is missing).
