@@ -26,8 +26,9 @@
 //!     };
 //!     // All of them, in input order.
 //!     assert_eq!(join_all([20, 10].map(fetch)).await, [20, 10]);
-//!     // The first, the other one dropped.
-//!     assert_eq!(select(fetch(20), fetch(10)).await, Either::Right(10));
+//!     // The first, the other one dropped (a second apart, so a loaded machine that stalls
+//!     // between the two sleeps' first polls cannot swap them).
+//!     assert_eq!(select(fetch(1000), fetch(10)).await, Either::Right(10));
 //! });
 //! # Ok::<(), std::io::Error>(())
 //! ```
