@@ -235,7 +235,13 @@ fn dropping_the_receiver_drops_every_value_even_when_a_destructor_panics() {
         let value = || (Some(drops.token()), None);
         let panicking = || {
             let token = drops.token();
-            (None, Some(PanicOnDrop { message, _token: token }))
+            (
+                None,
+                Some(PanicOnDrop {
+                    message,
+                    _token: token,
+                }),
+            )
         };
         tx.try_send(value()).unwrap();
         tx.try_send(panicking()).unwrap();
