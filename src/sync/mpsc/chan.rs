@@ -22,6 +22,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
+use std::future::poll_fn;
 use std::panic::{self, AssertUnwindSafe};
 use std::task::{Context, Poll, Waker};
 
@@ -90,7 +91,9 @@ impl<T> Chan<T> {
             // invariant 4).
             let notified = self.closed_notify.notified();
             if self.is_closed() {
-                return;
+                // Done without waiting: spend a unit like any completed operation, so a loop
+                // around `closed()` on a closed channel yields too.
+                return poll_fn(coop::poll_spend).await;
             }
             notified.await;
         }
