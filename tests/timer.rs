@@ -6,7 +6,7 @@
 #[path = "support/counters.rs"]
 mod counters;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::{Future, pending};
 use std::panic::catch_unwind;
 use std::pin::pin;
@@ -316,6 +316,44 @@ fn interval_first_tick_is_immediate_and_later_ticks_are_not_early() {
             assert!(Instant::now() >= scheduled);
         }
         assert_eq!(ticker.period(), ms(5));
+    });
+}
+
+#[test]
+fn an_interval_whose_next_tick_cannot_be_represented_ticks_once_and_then_never() {
+    // `Instant` cannot hold now + these periods: the next tick is clamped 30 years ahead. A
+    // clamp to "now" (or a wrapped deadline) would make the interval tick continuously.
+    let rt = runtime();
+    rt.block_on(async {
+        for period in [Duration::MAX, Duration::from_secs(u64::MAX)] {
+            for behavior in [
+                MissedTickBehavior::Burst,
+                MissedTickBehavior::Delay,
+                MissedTickBehavior::Skip,
+            ] {
+                let mut ticker = interval(period);
+                ticker.set_missed_tick_behavior(behavior);
+                let ticks = Cell::new(0);
+                let count_ticks = async {
+                    loop {
+                        ticker.tick().await;
+                        ticks.set(ticks.get() + 1);
+                    }
+                };
+                // Bounded: the budget makes even a continuously ticking interval yield, so
+                // the timeout fires either way.
+                assert!(timeout(ms(30), count_ticks).await.is_err());
+                assert_eq!(ticks.get(), 1, "period {period:?}, {behavior:?}");
+                assert_eq!(ticker.period(), period);
+            }
+            let mut ticker = interval(period);
+            ticker.tick().await;
+            ticker.reset();
+            assert!(
+                timeout(ms(30), ticker.tick()).await.is_err(),
+                "period {period:?}: ticked after reset"
+            );
+        }
     });
 }
 

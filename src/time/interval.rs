@@ -35,14 +35,24 @@ pub enum MissedTickBehavior {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 ///
+/// A period too large for the next tick to be represented (`Duration::MAX`, or anything that
+/// overflows `Instant` when added) puts the next tick 30 years ahead, as [`sleep`] does with
+/// such a duration: the interval ticks once, at once, and then not again while the process
+/// lives. It never ticks continuously.
+///
+/// [`sleep`]: super::sleep()
+///
 /// # Panics
 ///
-/// Panics if `period` is zero.
+/// Panics if `period` is zero, with the message "evloop::time::interval: period must be
+/// non-zero" (a zero period would tick continuously).
 pub fn interval(period: Duration) -> Interval {
     interval_at(Instant::now(), period)
 }
 
 /// Creates an interval whose first tick completes at `start`, then every `period`.
+///
+/// A period too large for the next tick to be represented is treated as in [`interval`].
 ///
 /// # Panics
 ///
@@ -84,6 +94,11 @@ impl Interval {
     }
 
     /// The instant of the tick after the one scheduled at `scheduled`, observed at `now`.
+    ///
+    /// Always later than `scheduled`, so a tick never fires twice: an instant that overflows
+    /// becomes 30 years after `scheduled` (or `now`) through `far_future_saturating`. Its last
+    /// fallback, the start itself, is only taken if that start plus 30 years overflows too,
+    /// and a tick scheduled that late never fires (the clock does not get there).
     fn next_after(&self, scheduled: Instant, now: Instant) -> Instant {
         let on_schedule = far_future_saturating(scheduled, self.period);
         if now < on_schedule {
