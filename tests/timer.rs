@@ -305,6 +305,29 @@ fn interval_skip_drops_missed_ticks_and_keeps_the_phase() {
 }
 
 #[test]
+fn interval_skip_far_behind_a_tiny_period_does_not_return_missed_ticks() {
+    // Ten seconds behind a 1 ns period is 10^10 periods, more than a u32 counts: Skip used to
+    // clamp the count and schedule the next tick seconds in the past, so it fired at once.
+    let Some(start) = Instant::now().checked_sub(Duration::from_secs(10)) else {
+        return; // the machine booted less than ten seconds ago
+    };
+    let rt = runtime();
+    rt.block_on(async {
+        let mut ticker = interval_at(start, Duration::from_nanos(1));
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        let asked = Instant::now();
+        assert_eq!(ticker.tick().await, start);
+        // The next tick is the first of the schedule after the (late) first tick was seen.
+        let next = ticker.tick().await;
+        assert!(
+            next > asked,
+            "skip returned a tick {:?} before the first was even awaited",
+            asked - next
+        );
+    });
+}
+
+#[test]
 fn interval_first_tick_is_immediate_and_later_ticks_are_not_early() {
     let rt = runtime();
     rt.block_on(async {

@@ -108,11 +108,13 @@ impl Interval {
             MissedTickBehavior::Burst => on_schedule,
             MissedTickBehavior::Delay => far_future_saturating(now, self.period),
             MissedTickBehavior::Skip => {
+                // In nanoseconds, as u128: a count of periods can exceed u32 (10 s behind a
+                // 1 ns period), and clamping it would land the next tick in the past.
+                let period = self.period.as_nanos();
                 let behind = now.duration_since(scheduled).as_nanos();
-                let periods = behind / self.period.as_nanos() + 1;
-                let periods = u32::try_from(periods).unwrap_or(u32::MAX);
-                scheduled
-                    .checked_add(self.period.saturating_mul(periods))
+                let ahead = (behind / period + 1) * period;
+                duration_from_nanos(ahead)
+                    .and_then(|ahead| scheduled.checked_add(ahead))
                     .unwrap_or_else(|| far_future_saturating(now, self.period))
             }
         }
@@ -138,4 +140,12 @@ impl Interval {
     pub fn period(&self) -> Duration {
         self.period
     }
+}
+
+/// `nanos` as a `Duration`, or `None` if it does not fit (more than `u64::MAX` seconds).
+fn duration_from_nanos(nanos: u128) -> Option<Duration> {
+    const NANOS_PER_SEC: u128 = 1_000_000_000;
+    let secs = u64::try_from(nanos / NANOS_PER_SEC).ok()?;
+    // The remainder is below 10^9, so it fits a u32.
+    Some(Duration::new(secs, (nanos % NANOS_PER_SEC) as u32))
 }
