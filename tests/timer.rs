@@ -6,7 +6,7 @@
 #[path = "support/counters.rs"]
 mod counters;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::{Future, pending};
 use std::panic::catch_unwind;
 use std::pin::pin;
@@ -305,6 +305,29 @@ fn interval_skip_drops_missed_ticks_and_keeps_the_phase() {
 }
 
 #[test]
+fn interval_skip_far_behind_a_tiny_period_does_not_return_missed_ticks() {
+    // Ten seconds behind a 1 ns period is 10^10 periods, more than a u32 counts: Skip used to
+    // clamp the count and schedule the next tick seconds in the past, so it fired at once.
+    let Some(start) = Instant::now().checked_sub(Duration::from_secs(10)) else {
+        return; // the machine booted less than ten seconds ago
+    };
+    let rt = runtime();
+    rt.block_on(async {
+        let mut ticker = interval_at(start, Duration::from_nanos(1));
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        let asked = Instant::now();
+        assert_eq!(ticker.tick().await, start);
+        // The next tick is the first of the schedule after the (late) first tick was seen.
+        let next = ticker.tick().await;
+        assert!(
+            next > asked,
+            "skip returned a tick {:?} before the first was even awaited",
+            asked - next
+        );
+    });
+}
+
+#[test]
 fn interval_first_tick_is_immediate_and_later_ticks_are_not_early() {
     let rt = runtime();
     rt.block_on(async {
@@ -316,6 +339,44 @@ fn interval_first_tick_is_immediate_and_later_ticks_are_not_early() {
             assert!(Instant::now() >= scheduled);
         }
         assert_eq!(ticker.period(), ms(5));
+    });
+}
+
+#[test]
+fn an_interval_whose_next_tick_cannot_be_represented_ticks_once_and_then_never() {
+    // `Instant` cannot hold now + these periods: the next tick is clamped 30 years ahead. A
+    // clamp to "now" (or a wrapped deadline) would make the interval tick continuously.
+    let rt = runtime();
+    rt.block_on(async {
+        for period in [Duration::MAX, Duration::from_secs(u64::MAX)] {
+            for behavior in [
+                MissedTickBehavior::Burst,
+                MissedTickBehavior::Delay,
+                MissedTickBehavior::Skip,
+            ] {
+                let mut ticker = interval(period);
+                ticker.set_missed_tick_behavior(behavior);
+                let ticks = Cell::new(0);
+                let count_ticks = async {
+                    loop {
+                        ticker.tick().await;
+                        ticks.set(ticks.get() + 1);
+                    }
+                };
+                // Bounded: the budget makes even a continuously ticking interval yield, so
+                // the timeout fires either way.
+                assert!(timeout(ms(30), count_ticks).await.is_err());
+                assert_eq!(ticks.get(), 1, "period {period:?}, {behavior:?}");
+                assert_eq!(ticker.period(), period);
+            }
+            let mut ticker = interval(period);
+            ticker.tick().await;
+            ticker.reset();
+            assert!(
+                timeout(ms(30), ticker.tick()).await.is_err(),
+                "period {period:?}: ticked after reset"
+            );
+        }
     });
 }
 

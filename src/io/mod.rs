@@ -33,7 +33,13 @@
 //!   helpers (`read`, `write`, `flush`, `shutdown`) hand every error back, as
 //!   [`std::io::Read::read`] does.
 //! - They return `Pending` only when the stream did, so the stream's waker registration is the
-//!   one that wakes the task.
+//!   one that wakes the task, or when the task's cooperative budget is spent, after waking the
+//!   task themselves.
+//! - Each call into the stream that completes costs one unit of the budget ([`coop`](crate::coop)):
+//!   an evloop socket spends it in its own `poll_read`/`poll_write`, and for any other stream
+//!   (`&[u8]`, `Vec<u8>`, a test double) the helper spends it. So a helper fed by a stream that
+//!   is always ready, such as [`copy`] from memory to memory, still lets other tasks, timers
+//!   and sockets run, and a socket's read or write costs one unit, as it does without a helper.
 //! - Their progress lives in the future: after `Pending`, the next poll carries on where the
 //!   last one stopped.
 //!

@@ -5,6 +5,11 @@
 //! Each future holds `&mut` borrows of its reader and its buffer for its whole life, and keeps
 //! its progress in its own fields, never on the stack of `poll`. So a `poll` that returns
 //! `Pending` loses nothing, and the next one carries on from the same byte.
+//!
+//! Each `poll_read` that completes costs the task one unit of its cooperative budget, spent by
+//! the reader if it is an evloop socket and by the future otherwise ([`coop`]); a read of an
+//! empty buffer, which does not call the reader, costs one too. With the budget spent, the
+//! futures return `Pending` after waking the task, before calling the reader again.
 
 use std::fmt;
 use std::future::Future;
@@ -12,6 +17,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use super::{AsyncRead, Error, ErrorKind, Result, assert_within_buf};
+use crate::coop;
 
 /// How many bytes [`ReadToEnd`] offers the reader in one `poll_read`.
 ///
@@ -74,7 +80,7 @@ pub trait AsyncReadExt: AsyncRead {
     ///
     /// Resolves to `buf.len()`. If the stream ends first, resolves to an error of kind
     /// [`ErrorKind::UnexpectedEof`]. [`ErrorKind::Interrupted`] is retried; any other error ends
-    /// the read. An empty `buf` resolves at once without touching the reader.
+    /// the read. An empty `buf` resolves without touching the reader.
     ///
     /// If the future is dropped, or fails, before it resolves, some bytes may have been
     /// consumed into `buf` with no way to tell how many.
@@ -123,7 +129,10 @@ impl<R: AsyncRead + Unpin + ?Sized> Future for Read<'_, R> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<usize>> {
         let this = self.get_mut();
-        let n = ready!(Pin::new(&mut *this.reader).poll_read(cx, this.buf))?;
+        let progress = ready!(coop::poll_proceed_for_stream(cx));
+        let n = ready!(Pin::new(&mut *this.reader).poll_read(cx, this.buf));
+        progress.made_progress();
+        let n = n?;
         assert_within_buf("poll_read", n, this.buf.len());
         Poll::Ready(Ok(n))
     }
@@ -152,10 +161,19 @@ impl<R: AsyncRead + Unpin + ?Sized> Future for ReadExact<'_, R> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<usize>> {
         let this = self.get_mut();
+        if this.buf.is_empty() {
+            // Done without a read, like any completed operation it costs a unit: a loop of
+            // empty reads must yield too.
+            ready!(coop::poll_spend(cx));
+            return Poll::Ready(Ok(0));
+        }
         while this.filled < this.buf.len() {
             let unfilled = &mut this.buf[this.filled..];
             let unfilled_len = unfilled.len();
-            match ready!(Pin::new(&mut *this.reader).poll_read(cx, unfilled)) {
+            let progress = ready!(coop::poll_proceed_for_stream(cx));
+            let result = ready!(Pin::new(&mut *this.reader).poll_read(cx, unfilled));
+            progress.made_progress();
+            match result {
                 Ok(0) => {
                     let message = format!(
                         "stream ended after {} of the {} bytes read_exact needed",
@@ -205,6 +223,7 @@ impl<R: AsyncRead + Unpin + ?Sized> Future for ReadToEnd<'_, R> {
         loop {
             // Grow by a zeroed window, read into it, then cut the vector back to the bytes
             // actually read, whatever the outcome, so no padding is ever left behind.
+            let progress = ready!(coop::poll_proceed_for_stream(cx));
             let filled = this.buf.len();
             this.buf.resize(filled + READ_TO_END_WINDOW, 0);
             let poll = Pin::new(&mut *this.reader).poll_read(cx, &mut this.buf[filled..]);
@@ -215,7 +234,9 @@ impl<R: AsyncRead + Unpin + ?Sized> Future for ReadToEnd<'_, R> {
             assert_within_buf("poll_read", n, READ_TO_END_WINDOW);
             this.buf.truncate(filled + n);
 
-            match ready!(poll) {
+            let result = ready!(poll);
+            progress.made_progress();
+            match result {
                 Ok(0) => return Poll::Ready(Ok(this.buf.len() - this.start_len)),
                 Ok(_) => {}
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}

@@ -17,6 +17,7 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 
 use super::*;
+use crate::coop;
 
 /// The four poll methods, as the mock logs them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -891,6 +892,220 @@ fn helper_futures_are_unpin_when_the_stream_is() {
     assert_unpin::<WriteAll<'_, Mock>>();
     assert_unpin::<Flush<'_, Mock>>();
     assert_unpin::<Shutdown<'_, Mock>>();
+}
+
+// ---- cooperative budget ----
+
+/// The budget tests, in a module of their own so that `.ci/run` can run just them under Miri.
+mod budget {
+    use super::*;
+
+    /// A stream that spends a unit of the budget in its own poll methods, as an evloop socket
+    /// does: one byte per read, every byte per write.
+    #[derive(Debug, Default)]
+    struct SpendingStream {
+        calls: usize,
+        written: Vec<u8>,
+    }
+
+    impl AsyncRead for SpendingStream {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut [u8],
+        ) -> Poll<Result<usize>> {
+            let progress = std::task::ready!(coop::poll_proceed(cx));
+            let this = self.get_mut();
+            this.calls += 1;
+            buf[0] = b'x';
+            progress.made_progress();
+            Poll::Ready(Ok(1))
+        }
+    }
+
+    impl AsyncWrite for SpendingStream {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<Result<usize>> {
+            let progress = std::task::ready!(coop::poll_proceed(cx));
+            let this = self.get_mut();
+            this.calls += 1;
+            this.written.extend_from_slice(buf);
+            progress.made_progress();
+            Poll::Ready(Ok(buf.len()))
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    /// Returns `Interrupted` to its first `limit` reads, then end of stream. A helper that retries
+    /// `Interrupted` without spending budget reaches the end (and the test fails) instead of
+    /// looping for ever.
+    #[derive(Debug)]
+    struct AlwaysInterrupted {
+        calls: usize,
+        limit: usize,
+    }
+
+    impl AsyncRead for AlwaysInterrupted {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+            _buf: &mut [u8],
+        ) -> Poll<Result<usize>> {
+            let this = self.get_mut();
+            this.calls += 1;
+            if this.calls > this.limit {
+                return Poll::Ready(Ok(0));
+            }
+            Poll::Ready(Err(Error::from(ErrorKind::Interrupted)))
+        }
+    }
+
+    /// Polls `future` once, as a task poll with a budget of `units` would; returns the poll, the
+    /// units left after it, and whether it woke its waker.
+    fn poll_with_budget<F: Future + ?Sized>(
+        units: u32,
+        future: Pin<&mut F>,
+    ) -> (Poll<F::Output>, Option<u32>, bool) {
+        let wakes = Arc::new(WakeCount::default());
+        let waker = Waker::from(Arc::clone(&wakes));
+        let ((poll, left), _) = coop::with_budget(units, || {
+            let poll = future.poll(&mut Context::from_waker(&waker));
+            (poll, coop::left())
+        });
+        (poll, left, wakes.get() > 0)
+    }
+
+    #[test]
+    fn copy_from_memory_to_memory_yields_once_the_budget_is_spent() {
+        let data = pattern(4 * COPY_BUF);
+        let mut input: &[u8] = &data;
+        let mut output = Vec::new();
+
+        let mut copying = Box::pin(copy(&mut input, &mut output));
+        let (poll, left, woke) = poll_with_budget(4, copying.as_mut());
+        assert!(poll.is_pending(), "the copy ran past a spent budget");
+        assert!(woke, "a copy that yields for the budget must wake its task");
+        assert_eq!(left, Some(0));
+        drop(copying);
+        // One unit per read and one per write: two buffers went through.
+        assert_eq!(output.len(), 2 * COPY_BUF);
+        assert_eq!(input.len(), data.len() - 2 * COPY_BUF);
+
+        drive(copy(&mut input, &mut output)).0.unwrap();
+        assert_eq!(output, data, "no byte lost across the yield");
+    }
+
+    /// The size of `copy`'s buffer, which its reads show.
+    const COPY_BUF: usize = 8 * 1024;
+
+    /// Polls `future` once with a spent budget: it must return `Pending` after waking its task.
+    fn assert_yields_at_once<F: Future>(name: &str, future: F) {
+        let (poll, left, woke) = poll_with_budget(0, pin!(future));
+        assert!(poll.is_pending(), "{name} completed with a spent budget");
+        assert!(
+            woke,
+            "{name} yielded for the budget without waking its task"
+        );
+        assert_eq!(left, Some(0), "{name}");
+    }
+
+    #[test]
+    fn every_helper_yields_without_touching_the_stream_when_the_budget_is_spent() {
+        let mut stream = Mock::new(b"abcd");
+        let mut buf = [0; 4];
+        let mut sink = Vec::new();
+        assert_yields_at_once("read", stream.read(&mut buf));
+        assert_yields_at_once("read_exact", stream.read_exact(&mut buf));
+        assert_yields_at_once("read_exact of nothing", stream.read_exact(&mut []));
+        assert_yields_at_once("read_to_end", stream.read_to_end(&mut sink));
+        assert_yields_at_once("write", stream.write(b"x"));
+        assert_yields_at_once("write_all", stream.write_all(b"x"));
+        assert_yields_at_once("write_all of nothing", stream.write_all(b""));
+        assert_yields_at_once("flush", stream.flush());
+        assert_yields_at_once("shutdown", stream.shutdown());
+        assert_yields_at_once("copy", copy(&mut stream, &mut sink));
+        assert_eq!(
+            stream.log,
+            [],
+            "a helper called the stream with a spent budget"
+        );
+        assert!(sink.is_empty());
+    }
+
+    #[test]
+    fn a_stream_that_spends_for_itself_is_not_charged_twice() {
+        // A socket spends in its own poll_read and poll_write: the echo path (read, then
+        // write_all) must cost two units, as it did before the helpers spent.
+        let mut stream = SpendingStream::default();
+        let mut buf = [0; 16];
+        let mut echo = pin!(async {
+            let n = stream.read(&mut buf).await.unwrap();
+            stream.write_all(&buf[..n]).await.unwrap();
+            coop::left()
+        });
+        let (poll, _, _) = poll_with_budget(10, echo.as_mut());
+        assert_eq!(poll, Poll::Ready(Some(8)));
+
+        // One byte per read: a budget of 10 lets read_exact make exactly 10 reads.
+        let mut stream = SpendingStream::default();
+        let mut buf = [0; 100];
+        let (poll, left, woke) = poll_with_budget(10, pin!(stream.read_exact(&mut buf)));
+        assert!(poll.is_pending() && woke);
+        assert_eq!(left, Some(0));
+        assert_eq!(stream.calls, 10);
+    }
+
+    #[test]
+    fn an_in_memory_echo_costs_one_unit_per_call() {
+        let mut input: &[u8] = b"ping";
+        let mut output = Vec::new();
+        let mut buf = [0; 16];
+        let mut echo = pin!(async {
+            let n = input.read(&mut buf).await.unwrap();
+            output.write_all(&buf[..n]).await.unwrap();
+            output.flush().await.unwrap();
+            coop::left()
+        });
+        let (poll, _, _) = poll_with_budget(10, echo.as_mut());
+        assert_eq!(poll, Poll::Ready(Some(7)));
+    }
+
+    #[test]
+    fn a_helper_spends_nothing_while_the_stream_is_pending() {
+        let mut stream = Mock::new(b"abcd").pending_every_other();
+        let mut buf = [0; 4];
+        let (poll, left, _) = poll_with_budget(5, pin!(stream.read_exact(&mut buf)));
+        assert!(poll.is_pending());
+        assert_eq!(left, Some(5));
+    }
+
+    #[test]
+    fn read_exact_from_a_reader_that_is_always_interrupted_yields() {
+        let mut reader = AlwaysInterrupted {
+            calls: 0,
+            limit: 10_000,
+        };
+        let mut buf = [0; 4];
+        let (poll, left, woke) = poll_with_budget(5, pin!(reader.read_exact(&mut buf)));
+        assert!(
+            poll.is_pending(),
+            "read_exact retried Interrupted {} times in one poll",
+            reader.calls
+        );
+        assert!(woke);
+        assert_eq!(left, Some(0));
+        assert_eq!(reader.calls, 5, "one unit per retried read");
+    }
 }
 
 // ---- properties ----

@@ -5,6 +5,12 @@
 //! Each future holds a `&mut` borrow of its writer for its whole life and keeps its progress
 //! in its own fields, never on the stack of `poll`. So a `poll` that returns `Pending` loses
 //! nothing, and the next one carries on from the same byte or step.
+//!
+//! Each `poll_write`, `poll_flush` or `poll_shutdown` that completes costs the task one unit of
+//! its cooperative budget, spent by the writer if it is an evloop socket and by the future
+//! otherwise ([`coop`]); a `write_all` of an empty buffer, which does not call the writer,
+//! costs one too. With the budget spent, the futures return `Pending` after waking the task,
+//! before calling the writer again.
 
 use std::fmt;
 use std::future::Future;
@@ -12,6 +18,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use super::{AsyncWrite, Error, ErrorKind, Result, assert_within_buf};
+use crate::coop;
 
 /// Futures for writing to an [`AsyncWrite`].
 ///
@@ -65,7 +72,7 @@ pub trait AsyncWriteExt: AsyncWrite {
     ///
     /// A write that accepts no bytes ends it with an error of kind [`ErrorKind::WriteZero`].
     /// [`ErrorKind::Interrupted`] is retried; any other error ends the write. An empty `buf`
-    /// resolves at once without touching the writer.
+    /// resolves without touching the writer.
     ///
     /// If the future is dropped, or fails, before it resolves, a prefix of `buf` may have been
     /// written with no way to tell how long.
@@ -115,7 +122,10 @@ impl<W: AsyncWrite + Unpin + ?Sized> Future for Write<'_, W> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<usize>> {
         let this = self.get_mut();
-        let n = ready!(Pin::new(&mut *this.writer).poll_write(cx, this.buf))?;
+        let progress = ready!(coop::poll_proceed_for_stream(cx));
+        let n = ready!(Pin::new(&mut *this.writer).poll_write(cx, this.buf));
+        progress.made_progress();
+        let n = n?;
         assert_within_buf("poll_write", n, this.buf.len());
         Poll::Ready(Ok(n))
     }
@@ -142,8 +152,17 @@ impl<W: AsyncWrite + Unpin + ?Sized> Future for WriteAll<'_, W> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let this = self.get_mut();
+        if this.buf.is_empty() {
+            // Done without a write, like any completed operation it costs a unit: a loop of
+            // empty writes must yield too.
+            ready!(coop::poll_spend(cx));
+            return Poll::Ready(Ok(()));
+        }
         while !this.buf.is_empty() {
-            match ready!(Pin::new(&mut *this.writer).poll_write(cx, this.buf)) {
+            let progress = ready!(coop::poll_proceed_for_stream(cx));
+            let result = ready!(Pin::new(&mut *this.writer).poll_write(cx, this.buf));
+            progress.made_progress();
+            match result {
                 Ok(0) => {
                     let message = format!(
                         "writer accepted no bytes with {} still to write",
@@ -181,7 +200,10 @@ impl<W: AsyncWrite + Unpin + ?Sized> Future for Flush<'_, W> {
     type Output = Result<()>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        Pin::new(&mut *self.get_mut().writer).poll_flush(cx)
+        let progress = ready!(coop::poll_proceed_for_stream(cx));
+        let result = ready!(Pin::new(&mut *self.get_mut().writer).poll_flush(cx));
+        progress.made_progress();
+        Poll::Ready(result)
     }
 }
 
@@ -207,10 +229,16 @@ impl<W: AsyncWrite + Unpin + ?Sized> Future for Shutdown<'_, W> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let this = self.get_mut();
         if !this.flushed {
-            ready!(Pin::new(&mut *this.writer).poll_flush(cx))?;
+            let progress = ready!(coop::poll_proceed_for_stream(cx));
+            let flushed = ready!(Pin::new(&mut *this.writer).poll_flush(cx));
+            progress.made_progress();
+            flushed?;
             this.flushed = true;
         }
-        Pin::new(&mut *this.writer).poll_shutdown(cx)
+        let progress = ready!(coop::poll_proceed_for_stream(cx));
+        let result = ready!(Pin::new(&mut *this.writer).poll_shutdown(cx));
+        progress.made_progress();
+        Poll::Ready(result)
     }
 }
 

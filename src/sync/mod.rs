@@ -48,9 +48,10 @@
 //!    permits and so a `Mutex` or `RwLock` lock, a channel slot), so the next waiter gets it.
 //! 3. **O(1) cancellation.** Waiting futures sit in a slab-backed FIFO linked by index
 //!    (`wait_list.rs`): a dropped future unlinks itself in constant time, no `unsafe`.
-//! 4. **Cooperative budget.** Every future here that can wait spends one unit of the task's
-//!    budget ([`coop`](crate::coop)) when it completes, and yields when the budget is spent,
-//!    so a task draining a channel that is never empty still lets others run.
+//! 4. **Cooperative budget.** Every future here spends one unit of the task's budget
+//!    ([`coop`](crate::coop)) when it completes, also when it completes without waiting (a
+//!    permit already free, a closed channel's `closed()`), and yields when the budget is
+//!    spent, so a task draining a channel that is never empty still lets others run.
 //! 5. **No user code under a borrow.** Wakers are woken, and values dropped, after the
 //!    `RefCell` borrow (or the lock) is released.
 

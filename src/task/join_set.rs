@@ -35,11 +35,12 @@ use std::fmt;
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Waker, ready};
 
 use slab::Slab;
 
 use super::{JoinError, JoinHandle};
+use crate::coop;
 
 /// Identifies one task of one set, for the set's lifetime: a serial number that is never reused,
 /// unlike the slab key.
@@ -259,6 +260,10 @@ impl<T> JoinSet<T> {
     pub fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, JoinError>>> {
         loop {
             if self.tasks.is_empty() {
+                // Done without waiting: spend a unit like any completed operation, so a loop
+                // around `join_next` on an empty set yields too. (A result spends through the
+                // task's `JoinHandle`.)
+                ready!(coop::poll_spend(cx));
                 return Poll::Ready(None);
             }
             let next = self.ready.finished.borrow_mut().pop_front();

@@ -35,14 +35,24 @@ pub enum MissedTickBehavior {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 ///
+/// A period too large for the next tick to be represented (`Duration::MAX`, or anything that
+/// overflows `Instant` when added) puts the next tick 30 years ahead, as [`sleep`] does with
+/// such a duration: the interval ticks once, at once, and then not again while the process
+/// lives. It never ticks continuously.
+///
+/// [`sleep`]: super::sleep()
+///
 /// # Panics
 ///
-/// Panics if `period` is zero.
+/// Panics if `period` is zero, with the message "evloop::time::interval: period must be
+/// non-zero" (a zero period would tick continuously).
 pub fn interval(period: Duration) -> Interval {
     interval_at(Instant::now(), period)
 }
 
 /// Creates an interval whose first tick completes at `start`, then every `period`.
+///
+/// A period too large for the next tick to be represented is treated as in [`interval`].
 ///
 /// # Panics
 ///
@@ -84,6 +94,11 @@ impl Interval {
     }
 
     /// The instant of the tick after the one scheduled at `scheduled`, observed at `now`.
+    ///
+    /// Always later than `scheduled`, so a tick never fires twice: an instant that overflows
+    /// becomes 30 years after `scheduled` (or `now`) through `far_future_saturating`. Its last
+    /// fallback, the start itself, is only taken if that start plus 30 years overflows too,
+    /// and a tick scheduled that late never fires (the clock does not get there).
     fn next_after(&self, scheduled: Instant, now: Instant) -> Instant {
         let on_schedule = far_future_saturating(scheduled, self.period);
         if now < on_schedule {
@@ -93,11 +108,13 @@ impl Interval {
             MissedTickBehavior::Burst => on_schedule,
             MissedTickBehavior::Delay => far_future_saturating(now, self.period),
             MissedTickBehavior::Skip => {
+                // In nanoseconds, as u128: a count of periods can exceed u32 (10 s behind a
+                // 1 ns period), and clamping it would land the next tick in the past.
+                let period = self.period.as_nanos();
                 let behind = now.duration_since(scheduled).as_nanos();
-                let periods = behind / self.period.as_nanos() + 1;
-                let periods = u32::try_from(periods).unwrap_or(u32::MAX);
-                scheduled
-                    .checked_add(self.period.saturating_mul(periods))
+                let ahead = (behind / period + 1) * period;
+                duration_from_nanos(ahead)
+                    .and_then(|ahead| scheduled.checked_add(ahead))
                     .unwrap_or_else(|| far_future_saturating(now, self.period))
             }
         }
@@ -123,4 +140,12 @@ impl Interval {
     pub fn period(&self) -> Duration {
         self.period
     }
+}
+
+/// `nanos` as a `Duration`, or `None` if it does not fit (more than `u64::MAX` seconds).
+fn duration_from_nanos(nanos: u128) -> Option<Duration> {
+    const NANOS_PER_SEC: u128 = 1_000_000_000;
+    let secs = u64::try_from(nanos / NANOS_PER_SEC).ok()?;
+    // The remainder is below 10^9, so it fits a u32.
+    Some(Duration::new(secs, (nanos % NANOS_PER_SEC) as u32))
 }

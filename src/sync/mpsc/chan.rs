@@ -18,9 +18,12 @@
 //!    wake per batch of pushes is enough.
 //! 4. When the receiver drops, the buffer is drained and each value dropped outside the
 //!    `RefCell` borrow (a value's destructor may touch this channel, e.g. drop a `Sender`).
+//!    Every value is dropped even if a destructor panics; the first panic then propagates.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::panic::{self, AssertUnwindSafe};
 use std::task::{Context, Poll, Waker};
 
 use super::error::TryRecvError;
@@ -88,7 +91,9 @@ impl<T> Chan<T> {
             // invariant 4).
             let notified = self.closed_notify.notified();
             if self.is_closed() {
-                return;
+                // Done without waiting: spend a unit like any completed operation, so a loop
+                // around `closed()` on a closed channel yields too.
+                return poll_fn(coop::poll_spend).await;
             }
             notified.await;
         }
@@ -158,15 +163,26 @@ impl<T> Chan<T> {
     }
 
     /// The receiver's drop: close, then drop what is buffered (invariant 4).
+    ///
+    /// A value whose destructor panics does not stop the others from being dropped: each drop
+    /// runs under `catch_unwind`, and the first panic resumes once the buffer is empty (later
+    /// ones are dropped with it, rather than aborting the process as a panic during an unwind
+    /// would).
     pub(super) fn drop_receiver(&self) {
         self.close();
         self.rx_waker.take();
+        let mut first_panic = None;
         loop {
             let value = self.buffer.borrow_mut().pop_front();
-            match value {
-                Some(value) => drop(value),
-                None => break,
+            let Some(value) = value else { break };
+            // The value is gone whether its destructor returns or unwinds, and nothing else
+            // is left half-changed: unwind safety holds.
+            if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| drop(value))) {
+                first_panic.get_or_insert(payload);
             }
+        }
+        if let Some(payload) = first_panic {
+            panic::resume_unwind(payload);
         }
     }
 

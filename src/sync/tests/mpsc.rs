@@ -1,10 +1,11 @@
 //! `mpsc`: FIFO values, backpressure, waiting senders served in order and on cancellation,
 //! closing, and values dropped with the receiver.
 
+use std::panic::{self, AssertUnwindSafe};
 use std::pin::{Pin, pin};
 use std::task::Poll;
 
-use super::{CountingWaker, DropCounter};
+use super::{CountingWaker, DropCounter, DropToken};
 use crate::sync::mpsc::{
     self,
     error::{SendError, TryRecvError, TrySendError},
@@ -210,6 +211,63 @@ fn values_left_in_the_channel_are_dropped_with_the_receiver() {
         7,
         "a refused value comes back and is dropped by the caller"
     );
+}
+
+/// A value whose destructor panics with `message`; its token is dropped all the same (fields
+/// are dropped on the unwind).
+struct PanicOnDrop {
+    message: &'static str,
+    _token: DropToken,
+}
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        panic!("{}", self.message);
+    }
+}
+
+#[test]
+fn dropping_the_receiver_drops_every_value_even_when_a_destructor_panics() {
+    let drops = DropCounter::default();
+    let (tx, rx) = mpsc::channel(8);
+    let (utx, urx) = mpsc::unbounded_channel();
+    for message in ["first", "second"] {
+        let value = || (Some(drops.token()), None);
+        let panicking = || {
+            let token = drops.token();
+            (
+                None,
+                Some(PanicOnDrop {
+                    message,
+                    _token: token,
+                }),
+            )
+        };
+        tx.try_send(value()).unwrap();
+        tx.try_send(panicking()).unwrap();
+        utx.send(value()).unwrap();
+        utx.send(panicking()).unwrap();
+    }
+    tx.try_send((Some(drops.token()), None)).unwrap();
+    utx.send((Some(drops.token()), None)).unwrap();
+
+    // The senders stay alive: only the receiver's drop can drop the values.
+    for (rx_drop, kind) in [
+        (Box::new(move || drop(rx)) as Box<dyn FnOnce()>, "bounded"),
+        (Box::new(move || drop(urx)), "unbounded"),
+    ] {
+        let before = drops.dropped();
+        let payload = panic::catch_unwind(AssertUnwindSafe(rx_drop))
+            .expect_err("the destructor's panic propagates from the receiver's drop");
+        assert_eq!(
+            drops.dropped() - before,
+            5,
+            "{kind}: every value was dropped, those after the panicking ones too"
+        );
+        let message = payload.downcast_ref::<String>().map(String::as_str);
+        assert_eq!(message, Some("first"), "{kind}: the first panic propagates");
+    }
+    assert!(tx.is_closed() && utx.is_closed());
 }
 
 #[test]
