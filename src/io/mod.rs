@@ -45,15 +45,43 @@ use std::task::{Context, Poll};
 
 pub use std::io::{Error, ErrorKind, Result};
 
+mod buf_read;
+mod buf_read_ext;
+mod buf_reader;
+mod buf_stream;
+mod buf_writer;
 mod copy;
+mod copy_bidirectional;
+mod copy_buf;
+mod duplex;
+mod empty;
+mod lines;
 mod read_ext;
+mod repeat;
+mod segments;
+mod sink;
+mod split;
 mod write_ext;
 
 #[cfg(test)]
 mod tests;
 
+pub use buf_read::AsyncBufRead;
+pub use buf_read_ext::{AsyncBufReadExt, FillBuf, ReadLine, ReadUntil};
+pub use buf_reader::BufReader;
+pub use buf_stream::BufStream;
+pub use buf_writer::BufWriter;
 pub use copy::copy;
+pub use copy_bidirectional::copy_bidirectional;
+pub use copy_buf::copy_buf;
+pub use duplex::{DuplexStream, duplex};
+pub use empty::{Empty, empty};
+pub use lines::Lines;
 pub use read_ext::{AsyncReadExt, Read, ReadExact, ReadToEnd};
+pub use repeat::{Repeat, repeat};
+pub use segments::Split;
+pub use sink::{Sink, sink};
+pub use split::{ReadHalf, WriteHalf, split};
 pub use write_ext::{AsyncWriteExt, Flush, Shutdown, Write, WriteAll};
 
 /// Reads bytes from a source that may not be ready yet.
