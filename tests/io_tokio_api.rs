@@ -27,11 +27,11 @@ use evloop::task::yield_now;
 use support::{join, pattern, rt, with_deadline};
 use watchdog::on_own_thread;
 
-/// Hang guard for the runtime tests: they take milliseconds (seconds under Miri).
+/// Hang guard for the runtime tests: they take milliseconds (seconds under Miri or valgrind).
 const LIMIT: Duration = if cfg!(miri) {
     Duration::from_secs(300)
 } else {
-    Duration::from_secs(10)
+    Duration::from_secs(60)
 };
 
 /// Polls `future` once with a no-op waker.
