@@ -1,8 +1,8 @@
 //! Peers for evloop's benchmarks: what the two peer echo servers share.
 //!
 //! evloop's `echo-server` is compared with three peers that serve the same protocol under the
-//! same command line: `echo-server-threads` (std, one OS thread per connection, in the root
-//! crate's examples), and here `tokio-echo-server` (tokio's current_thread runtime, one task
+//! same command line: `echo-server-threads` (std, one OS thread per connection, in evloop's
+//! examples, `examples/`), and here `tokio-echo-server` (tokio's current_thread runtime, one task
 //! per connection) and `mio-echo-server` (mio by hand, no futures: the bound a mio-based
 //! runtime cannot beat). Run them with
 //!
@@ -11,13 +11,13 @@
 //! cargo run --release -p evloop-peers --bin mio-echo-server -- --addr 127.0.0.1:7002
 //! ```
 //!
-//! and load them with the root crate's `echo-client` example.
+//! and load them with evloop's `echo-client` example.
 //!
 //! # Invariants
 //!
 //! A comparison is fair only if the servers differ in how they run connections and in nothing
 //! else. The modules below hold what must be alike, so no server can drift on its own; `args`,
-//! `fd_limit` and `server` are the root crate's own `examples/support` files, included here,
+//! `fd_limit` and `server` are the examples' own `examples/support` files, included here,
 //! so the peers and evloop's examples share one copy:
 //!
 //! 1. the flags, their defaults and the `listening on ADDR` line ([`server`], [`args`]);

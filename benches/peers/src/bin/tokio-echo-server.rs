@@ -9,7 +9,7 @@
 //!
 //! It prints `listening on 127.0.0.1:7001` (with port 0, the port the system picked). Poke it
 //! with `nc 127.0.0.1 7001`, or `nc -N 127.0.0.1 7001 < FILE | cmp - FILE`, or load it with the
-//! root crate's `cargo run --release --example echo-client -- --addr 127.0.0.1:7001`.
+//! examples' `cargo run --release --example echo-client -- --addr 127.0.0.1:7001`.
 //!
 //! Configured like evloop's `echo-server` (see the crate docs): same listen backlog,
 //! `TCP_NODELAY`, descriptor limit and 50 ms pause when out of descriptors. SIGINT and SIGTERM

@@ -1,9 +1,10 @@
 //! The programs the driver runs: the four echo servers and the load generator, where cargo
 //! puts them, and how to build them.
 //!
-//! evloop's servers and `echo-client` are examples of the root crate; the tokio and mio
-//! servers are binaries of this member (`evloop-peers`). Both land in the same release
-//! directory of the workspace's target directory.
+//! evloop's servers and `echo-client` are examples of the `evloop-examples` member
+//! (`examples/Cargo.toml`); the tokio and mio servers are binaries of this member
+//! (`evloop-peers`). Both land in the same release directory of the workspace's target
+//! directory.
 
 use std::env;
 use std::fmt;
@@ -30,7 +31,8 @@ pub enum Server {
 
 /// Where a program comes from.
 enum Origin {
-    /// An example of the root crate (`cargo build --example NAME`).
+    /// An example of the `evloop-examples` member (`cargo build -p evloop-examples --example
+    /// NAME`).
     Example,
     /// A binary of this member (`cargo build -p evloop-peers --bin NAME`).
     PeerBin,
@@ -97,7 +99,7 @@ impl fmt::Display for Server {
     }
 }
 
-/// The load generator, an example of the root crate.
+/// The load generator, an example of the `evloop-examples` member.
 const CLIENT: &str = "echo-client";
 
 /// Where the workspace and its build outputs are.
@@ -162,8 +164,8 @@ impl Layout {
     }
 
     /// Builds, in release mode, the client and the servers in `servers`: one cargo command for
-    /// the root examples, one for the peer binaries if any is wanted. Cargo's progress goes to
-    /// the terminal.
+    /// the examples, one for the peer binaries if any is wanted. Cargo's progress goes to the
+    /// terminal.
     pub fn build(&self, servers: &[Server]) -> io::Result<()> {
         let mut examples = vec![CLIENT];
         let mut peer_bins = Vec::new();
@@ -173,12 +175,12 @@ impl Layout {
                 Origin::PeerBin => peer_bins.push(server.program()),
             }
         }
-        let mut root_build = self.cargo();
-        root_build.args(["build", "--release"]);
+        let mut examples_build = self.cargo();
+        examples_build.args(["build", "--release", "-p", "evloop-examples"]);
         for example in examples {
-            root_build.args(["--example", example]);
+            examples_build.args(["--example", example]);
         }
-        run(root_build)?;
+        run(examples_build)?;
         if !peer_bins.is_empty() {
             let mut peer_build = self.cargo();
             peer_build.args(["build", "--release", "-p", "evloop-peers"]);
