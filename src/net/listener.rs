@@ -166,6 +166,17 @@ impl TcpListener {
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
     }
+
+    /// Sets the time-to-live (`IP_TTL`) of the packets this listener sends, which the
+    /// connections it accepts inherit.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.io.get_ref().set_ttl(ttl)
+    }
+
+    /// The time-to-live (`IP_TTL`) of the packets this listener sends.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.io.get_ref().ttl()
+    }
 }
 
 /// Binds with std (which sets `SO_REUSEADDR` and listens with a backlog of 128), then raises

@@ -1,13 +1,16 @@
-//! TCP: [`TcpListener`] and [`TcpStream`], built only on the reactor's registration API.
+//! TCP: [`TcpListener`] and [`TcpStream`], built only on the reactor's registration API, and
+//! [`TcpSocket`], the builder that sets options on a socket before it becomes either.
 //!
 //! Sockets are non-blocking and registered once with the reactor, edge-triggered, for both
 //! directions; every operation is tried first and waits for readiness only on `WouldBlock`.
 
 mod listener;
+mod socket;
 mod split;
 mod stream;
 
 pub use self::listener::TcpListener;
+pub use self::socket::TcpSocket;
 pub use self::split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 pub use self::stream::TcpStream;
 
