@@ -47,6 +47,10 @@ fn closed_port() -> SocketAddr {
 #[test]
 fn every_socket_option_round_trips_through_its_getter() {
     let socket = TcpSocket::new_v4().unwrap();
+    assert!(
+        socket.take_error().unwrap().is_none(),
+        "SO_ERROR on a fresh socket"
+    );
     for on in [true, false, true] {
         socket.set_reuseaddr(on).unwrap();
         assert_eq!(socket.reuseaddr().unwrap(), on, "SO_REUSEADDR");

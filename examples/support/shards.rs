@@ -210,7 +210,7 @@ impl<T: Send + 'static> Shards<T> {
             match select(stop.as_mut(), self.next_end()).await {
                 Either::Left(()) | Either::Right(None) => return,
                 Either::Right(Some(index)) => eprintln!(
-                    "warning: shard {index} ended early (why: at exit); {} of {} shards still serving",
+                    "warning: shard {index} stopped serving (why is reported at exit); {} of {} shards still serving",
                     self.running(),
                     self.shards.len()
                 ),
