@@ -65,20 +65,49 @@ pub struct Config {
 ///
 /// `run` is the command that starts the server (`cargo run --release --example echo-server`),
 /// for the usage line.
+// echo-server calls `setup_with` instead; the other servers compile this file too.
+#[allow(dead_code, reason = "echo-server uses setup_with")]
 pub fn setup(run: &str, about: &str) -> Config {
+    setup_with(run, about, &[]).0
+}
+
+/// A flag that only one server takes, on top of the common ones.
+#[derive(Debug, Clone, Copy)]
+pub struct ExtraFlag {
+    /// The flag, `--shards`.
+    pub name: &'static str,
+    /// How the usage line shows it, `[--shards N]`.
+    pub usage: &'static str,
+    /// Its lines in the options list, each indented like the common ones and ending in `\n`.
+    pub help: &'static str,
+}
+
+/// [`setup`] for a server with flags of its own (`extra`), which it reads from the returned
+/// [`Flags`] (with [`Flags::number`] and the like, which check their ranges the same way).
+// Only echo-server has a flag of its own; the other servers compile this file too.
+#[allow(dead_code, reason = "only echo-server has extra flags")]
+pub fn setup_with(run: &str, about: &str, extra: &[ExtraFlag]) -> (Config, Flags) {
+    let extra_usage: String = extra
+        .iter()
+        .map(|flag| format!(" {}", flag.usage))
+        .collect();
+    let extra_help: String = extra.iter().map(|flag| flag.help).collect();
     let usage = format!(
         "{about}\n\n\
-         Usage: {run} -- [--addr HOST:PORT] [--buf BYTES] [--grace-ms MS]\n\n\
+         Usage: {run} -- [--addr HOST:PORT] [--buf BYTES] [--grace-ms MS]{extra_usage}\n\n\
          Options:\n  \
          --addr HOST:PORT  address to listen on; port 0 picks a free port (default {DEFAULT_ADDR})\n  \
          --buf BYTES       size of each connection's read buffer, 1 to {MAX_BUF}\n                    \
          (default {DEFAULT_BUF})\n  \
          --grace-ms MS     on SIGINT or SIGTERM, stop accepting and let open connections\n                    \
          finish for up to MS milliseconds (0 to {MAX_GRACE_MS}), then exit (default\n                    \
-         {DEFAULT_GRACE_MS}; echo-server only: the other servers end at once)\n  \
+         {DEFAULT_GRACE_MS}; echo-server only: the other servers end at once)\n\
+         {extra_help}  \
          -h, --help        print this help\n"
     );
-    let flags = Flags::from_env(usage, &["--addr", "--buf", "--grace-ms"]);
+    let mut known = vec!["--addr", "--buf", "--grace-ms"];
+    known.extend(extra.iter().map(|flag| flag.name));
+    let flags = Flags::from_env(usage, &known);
     let config = Config {
         addr: flags.addr("--addr", DEFAULT_ADDR),
         buf: flags.size("--buf", DEFAULT_BUF, 1, MAX_BUF, "bytes"),
@@ -103,7 +132,7 @@ pub fn setup(run: &str, about: &str) -> Config {
         // loop meets EMFILE, which it survives.
         eprintln!("warning: cannot raise the descriptor limit: {e}");
     }
-    config
+    (config, flags)
 }
 
 /// The error for a `bind` to `addr` that failed: the same kind, with the address in its

@@ -232,6 +232,17 @@ impl TcpListener {
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
     }
+
+    /// Sets the time-to-live (`IP_TTL`) of the packets this listener sends, which the
+    /// connections it accepts inherit.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.io.get_ref().set_ttl(ttl)
+    }
+
+    /// The time-to-live (`IP_TTL`) of the packets this listener sends.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.io.get_ref().ttl()
+    }
 }
 
 /// What an `accept` future waits on of its own, so that any number of them may wait at once:

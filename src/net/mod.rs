@@ -1,4 +1,5 @@
-//! TCP: [`TcpListener`] and [`TcpStream`], built only on the reactor's registration API.
+//! TCP: [`TcpListener`] and [`TcpStream`], built only on the reactor's registration API, and
+//! [`TcpSocket`], the builder that sets options on a socket before it becomes either.
 //!
 //! Sockets are non-blocking and registered once with the reactor, edge-triggered, for both
 //! directions; every operation is tried first and waits for readiness only on `WouldBlock`.
@@ -9,10 +10,12 @@
 //! may wait on one socket; the `poll_*` methods keep one waker per direction.
 
 mod listener;
+mod socket;
 mod split;
 mod stream;
 
 pub use self::listener::TcpListener;
+pub use self::socket::TcpSocket;
 pub use self::split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 pub use self::stream::TcpStream;
 pub use crate::reactor::{Interest, Ready};

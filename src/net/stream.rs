@@ -267,6 +267,82 @@ impl TcpStream {
     pub(crate) fn shutdown_write(&self) -> io::Result<()> {
         self.io.get_ref().shutdown(Shutdown::Write)
     }
+
+    /// Reads what the peer sent into `buf` without taking it: the next read or peek returns
+    /// the same bytes again (`recv` with `MSG_PEEK`). Waits, like a read, until there is data
+    /// or end of stream (`Ok(0)`); an empty `buf` gives `Ok(0)` at once.
+    ///
+    /// It returns as soon as any data is there and never waits for `buf` to fill: peeking
+    /// again without reading returns at once, so a loop that peeks until enough has arrived
+    /// spins. It waits on the read direction, so it shares the one read waker with reads:
+    /// one task at a time should read or peek.
+    ///
+    /// ```
+    /// use evloop::io::{AsyncReadExt, AsyncWriteExt};
+    /// use evloop::net::{TcpListener, TcpStream};
+    ///
+    /// let rt = evloop::Runtime::new()?;
+    /// rt.block_on(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
+    ///     let (mut conn, _) = listener.accept().await?;
+    ///     client.write_all(b"GET /").await?;
+    ///     let mut first = [0; 3];
+    ///     let n = conn.peek(&mut first).await?;
+    ///     assert_eq!(&first[..n], &b"GET"[..n]);
+    ///     let mut all = [0; 5];
+    ///     conn.read_exact(&mut all).await?; // the peeked bytes are still there
+    ///     assert_eq!(&all, b"GET /");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_peek(cx, buf)).await
+    }
+
+    /// Polls for a [`peek`](Self::peek) (for use in hand-written futures).
+    pub fn poll_peek(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        // `poll_io`, never `poll_transfer`: a short peek leaves every byte in the receive
+        // buffer, so it must not count as having drained it. The direction would wait for an
+        // edge that only new data brings, and a read of the bytes already there would hang.
+        self.io
+            .poll_io(cx, Direction::Read, |stream| stream.peek(buf))
+    }
+
+    /// Sets `SO_LINGER`; see [`TcpSocket::set_linger`](super::TcpSocket::set_linger). A
+    /// linger other than `None` or `Some(ZERO)` makes dropping the stream block the runtime.
+    pub fn set_linger(&self, duration: Option<std::time::Duration>) -> io::Result<()> {
+        crate::sys::set_linger(self.io.get_ref(), duration)
+    }
+
+    /// `SO_LINGER` as [`set_linger`](Self::set_linger) takes it.
+    pub fn linger(&self) -> io::Result<Option<std::time::Duration>> {
+        crate::sys::linger(self.io.get_ref())
+    }
+
+    /// Sets the time-to-live of the packets this stream sends (`IP_TTL`): how many routers
+    /// they may cross.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.io.get_ref().set_ttl(ttl)
+    }
+
+    /// The time-to-live of the packets this stream sends (`IP_TTL`).
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.io.get_ref().ttl()
+    }
+
+    /// Wraps `stream`, whose non-blocking connect has been started, and waits until the
+    /// connect has finished; fails with its error (`ConnectionRefused`, say). How
+    /// [`TcpSocket::connect`](super::TcpSocket::connect) ends.
+    pub(crate) async fn connecting(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        let stream = TcpStream::from_mio(mio::net::TcpStream::from_std(stream))?;
+        poll_fn(|cx| stream.poll_connected(cx)).await?;
+        Ok(stream)
+    }
 }
 
 /// `poll_read` wakes only the most recent caller's waker (the read direction's shared slot).
