@@ -45,9 +45,13 @@
 //!    executor, and a timeout around them (`time::timeout`) drops them, with all their
 //!    children, when it fires.
 
+mod fair_start;
 mod join;
 mod select;
 mod wake_set;
+
+#[doc(hidden)]
+pub use self::fair_start::select_start as __select_start;
 
 pub use self::join::{JoinAll, join, join_all};
 pub use self::select::{Either, SelectAll, select, select_all};
