@@ -1,6 +1,6 @@
 //! Composing futures inside one task: wait for all ([`join()`], [`join_all`],
-//! [`join!`](crate::join!)) or for the first ([`select()`], [`select_all`],
-//! [`select!`](crate::select!)).
+//! [`join!`](crate::join!), [`try_join!`](crate::try_join!)) or for the first ([`select()`],
+//! [`select_all`], [`select!`](crate::select!)).
 //!
 //! These combinators run their children *in the task that awaits them*: no task is spawned,
 //! the children need not be `'static`, and they may borrow from the caller. They are
