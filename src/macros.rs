@@ -376,65 +376,65 @@ macro_rules! select {
         $otherwise
     };
 
-    // Parsing, one token at a time. `@branch` starts a branch (or reads the `else` branch);
-    // `@pattern` collects pattern tokens until the `=` that ends the pattern (a pattern
-    // contains no lone `=`), then takes the future, the precondition and the handler, names
-    // the branch (fresh names: see the module docs), and goes back to `@branch`.
-    (@branch $biased:tt [$($named:tt)*]) => {
+    // Parsing, one branch after the other. With nothing collected yet, `@parse` first looks
+    // for the end of the input or the `else` branch. Otherwise it collects pattern tokens
+    // until the one followed by a lone `=` (a pattern contains no lone `=`), takes that last
+    // token with the future, the precondition and the handler, names the branch (fresh names:
+    // see the module docs), and starts on the next branch. A branch costs one level of the
+    // macro recursion limit per token of its pattern: tokio's 64 branches of `x = ...` fit in
+    // the default limit of 128.
+    (@parse $biased:tt [$($named:tt)*] []) => {
         $crate::select!(@named $biased [] $($named)*)
     };
-    (@branch $biased:tt [$($named:tt)*] else => $otherwise:block $(,)?) => {
+    (@parse $biased:tt [$($named:tt)*] [] else => $otherwise:block $(,)?) => {
         $crate::select!(@named $biased [$otherwise] $($named)*)
     };
-    (@branch $biased:tt [$($named:tt)*] else => $otherwise:expr $(,)?) => {
+    (@parse $biased:tt [$($named:tt)*] [] else => $otherwise:expr $(,)?) => {
         $crate::select!(@named $biased [$otherwise] $($named)*)
     };
-    (@branch $biased:tt [$($named:tt)*] else $($rest:tt)*) => {
+    (@parse $biased:tt [$($named:tt)*] [] else $($rest:tt)*) => {
         ::core::compile_error!("select!: `else => <handler>` must be the last branch")
     };
-    (@branch $biased:tt [$($named:tt)*] $($rest:tt)+) => {
-        $crate::select!(@pattern $biased [$($named)*] [] $($rest)+)
+    (@parse $biased:tt [$($named:tt)*] [$($pat:tt)*]
+        $last:tt = $e:expr, if $precondition:expr => $handler:block $(, $($rest:tt)*)?) => {
+        $crate::select!(@parse $biased
+            [$($named)* { future output enabled [$($pat)* $last] ($e) ($precondition) [$handler] }]
+            [] $($($rest)*)?)
     };
-    (@pattern $biased:tt [$($named:tt)*] [$($pat:tt)+]
-        = $e:expr, if $precondition:expr => $handler:block $(, $($rest:tt)*)?) => {
-        $crate::select!(@branch $biased
-            [$($named)* { future output enabled [$($pat)+] ($e) ($precondition) [$handler] }]
-            $($($rest)*)?)
+    (@parse $biased:tt [$($named:tt)*] [$($pat:tt)*]
+        $last:tt = $e:expr, if $precondition:expr => $handler:block $($rest:tt)+) => {
+        $crate::select!(@parse $biased
+            [$($named)* { future output enabled [$($pat)* $last] ($e) ($precondition) [$handler] }]
+            [] $($rest)+)
     };
-    (@pattern $biased:tt [$($named:tt)*] [$($pat:tt)+]
-        = $e:expr, if $precondition:expr => $handler:block $($rest:tt)+) => {
-        $crate::select!(@branch $biased
-            [$($named)* { future output enabled [$($pat)+] ($e) ($precondition) [$handler] }]
-            $($rest)+)
+    (@parse $biased:tt [$($named:tt)*] [$($pat:tt)*]
+        $last:tt = $e:expr, if $precondition:expr => $handler:expr $(, $($rest:tt)*)?) => {
+        $crate::select!(@parse $biased
+            [$($named)* { future output enabled [$($pat)* $last] ($e) ($precondition) [$handler] }]
+            [] $($($rest)*)?)
     };
-    (@pattern $biased:tt [$($named:tt)*] [$($pat:tt)+]
-        = $e:expr, if $precondition:expr => $handler:expr $(, $($rest:tt)*)?) => {
-        $crate::select!(@branch $biased
-            [$($named)* { future output enabled [$($pat)+] ($e) ($precondition) [$handler] }]
-            $($($rest)*)?)
+    (@parse $biased:tt [$($named:tt)*] [$($pat:tt)*]
+        $last:tt = $e:expr => $handler:block $(, $($rest:tt)*)?) => {
+        $crate::select!(@parse $biased
+            [$($named)* { future output enabled [$($pat)* $last] ($e) (true) [$handler] }]
+            [] $($($rest)*)?)
     };
-    (@pattern $biased:tt [$($named:tt)*] [$($pat:tt)+]
-        = $e:expr => $handler:block $(, $($rest:tt)*)?) => {
-        $crate::select!(@branch $biased
-            [$($named)* { future output enabled [$($pat)+] ($e) (true) [$handler] }]
-            $($($rest)*)?)
+    (@parse $biased:tt [$($named:tt)*] [$($pat:tt)*]
+        $last:tt = $e:expr => $handler:block $($rest:tt)+) => {
+        $crate::select!(@parse $biased
+            [$($named)* { future output enabled [$($pat)* $last] ($e) (true) [$handler] }]
+            [] $($rest)+)
     };
-    (@pattern $biased:tt [$($named:tt)*] [$($pat:tt)+]
-        = $e:expr => $handler:block $($rest:tt)+) => {
-        $crate::select!(@branch $biased
-            [$($named)* { future output enabled [$($pat)+] ($e) (true) [$handler] }]
-            $($rest)+)
+    (@parse $biased:tt [$($named:tt)*] [$($pat:tt)*]
+        $last:tt = $e:expr => $handler:expr $(, $($rest:tt)*)?) => {
+        $crate::select!(@parse $biased
+            [$($named)* { future output enabled [$($pat)* $last] ($e) (true) [$handler] }]
+            [] $($($rest)*)?)
     };
-    (@pattern $biased:tt [$($named:tt)*] [$($pat:tt)+]
-        = $e:expr => $handler:expr $(, $($rest:tt)*)?) => {
-        $crate::select!(@branch $biased
-            [$($named)* { future output enabled [$($pat)+] ($e) (true) [$handler] }]
-            $($($rest)*)?)
+    (@parse $biased:tt [$($named:tt)*] [$($pat:tt)*] $next:tt $($rest:tt)+) => {
+        $crate::select!(@parse $biased [$($named)*] [$($pat)* $next] $($rest)+)
     };
-    (@pattern $biased:tt [$($named:tt)*] [$($pat:tt)*] $next:tt $($rest:tt)*) => {
-        $crate::select!(@pattern $biased [$($named)*] [$($pat)* $next] $($rest)*)
-    };
-    (@pattern $biased:tt [$($named:tt)*] [$($pat:tt)*]) => {
+    (@parse $biased:tt [$($named:tt)*] [$($pat:tt)*] $($rest:tt)*) => {
         ::core::compile_error!(
             "select!: expected `<pattern> = <future> => <handler>` in every branch"
         )
@@ -447,10 +447,10 @@ macro_rules! select {
         ::core::compile_error!("select! needs at least one branch")
     };
     (biased; $($branches:tt)+) => {
-        $crate::select!(@branch true [] $($branches)+)
+        $crate::select!(@parse true [] [] $($branches)+)
     };
     ($($branches:tt)+) => {
-        $crate::select!(@branch false [] $($branches)+)
+        $crate::select!(@parse false [] [] $($branches)+)
     };
 }
 

@@ -890,10 +890,19 @@ fn select_macro_nests_and_binds_mut_on_the_left() {
 }
 
 #[test]
-fn select_macro_with_many_branches() {
+fn select_macro_with_64_branches_fits_the_default_recursion_limit() {
+    // tokio's test of as many branches: one level of the macro recursion limit per branch.
     let rt = runtime();
     let n = rt.block_on(async {
         evloop::select! {
+            x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x,
+            x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x,
+            x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x,
+            x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x,
+            x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x,
+            x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x,
+            x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x,
+            x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x,
             x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x,
             x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x,
             x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x,
