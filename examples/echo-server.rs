@@ -222,13 +222,14 @@ async fn serve(
     let connections = Rc::new(OpenConnections::default());
     let mut accepted_count = 0;
     loop {
-        // The stop comes first (`select!` is biased): under a storm of connections the
+        // The stop comes first (`biased;`): under a storm of connections the
         // listener is always ready, and a shutdown must not wait for the storm to end. Every
         // future here is cancel-safe: `stop` lives across turns of the loop (a signal that
         // arrives while the loop is elsewhere, say pausing after EMFILE, is seen at the next
         // turn), and a connection the kernel queued stays queued until the next `accept` (or
         // is refused when the listener closes).
         let accepted = evloop::select! {
+            biased;
             () = stop.as_mut() => break,
             accepted = listener.accept() => accepted,
         };

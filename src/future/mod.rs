@@ -1,6 +1,6 @@
 //! Composing futures inside one task: wait for all ([`join()`], [`join_all`],
-//! [`join!`](crate::join!)) or for the first ([`select()`], [`select_all`],
-//! [`select!`](crate::select!)).
+//! [`join!`](crate::join!), [`try_join!`](crate::try_join!)) or for the first ([`select()`],
+//! [`select_all`], [`select!`](crate::select!)).
 //!
 //! These combinators run their children *in the task that awaits them*: no task is spawned,
 //! the children need not be `'static`, and they may borrow from the caller. They are
@@ -26,9 +26,9 @@
 //!     };
 //!     // All of them, in input order.
 //!     assert_eq!(join_all([20, 10].map(fetch)).await, [20, 10]);
-//!     // The first, the other one dropped (a second apart, so a loaded machine that stalls
-//!     // between the two sleeps' first polls cannot swap them).
-//!     assert_eq!(select(fetch(1000), fetch(10)).await, Either::Right(10));
+//!     // The first, the other one dropped (an hour apart: on a loaded machine both
+//!     // 10 and 20 ms sleeps can be over by the first poll, and `select` prefers `a`).
+//!     assert_eq!(select(fetch(3_600_000), fetch(10)).await, Either::Right(10));
 //! });
 //! # Ok::<(), std::io::Error>(())
 //! ```
@@ -46,9 +46,13 @@
 //!    executor, and a timeout around them (`time::timeout`) drops them, with all their
 //!    children, when it fires.
 
+mod fair_start;
 mod join;
 mod select;
 mod wake_set;
+
+#[doc(hidden)]
+pub use self::fair_start::select_start as __select_start;
 
 pub use self::join::{JoinAll, join, join_all};
 pub use self::select::{Either, SelectAll, select, select_all};
