@@ -76,6 +76,7 @@ pub(crate) struct Progress {
 
 impl Progress {
     /// Keeps the unit spent: the operation completed.
+    #[inline]
     pub(crate) fn made_progress(mut self) {
         self.taken = false;
     }
@@ -94,6 +95,7 @@ impl Drop for Progress {
 }
 
 /// Takes one unit, or wakes the task and returns `Pending` if the budget is spent.
+#[inline]
 pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<Progress> {
     let taken = BUDGET.with(|budget| match budget.get() {
         None => Some(false),
@@ -125,6 +127,7 @@ pub(crate) struct StreamProgress {
 impl StreamProgress {
     /// The stream's call completed: spends one unit, unless the stream already spent one (the
     /// budget moved during the call).
+    #[inline]
     pub(crate) fn made_progress(self) {
         let _ = BUDGET.try_with(|budget| {
             let left = budget.get();
@@ -142,6 +145,7 @@ impl StreamProgress {
 /// Lets a helper call into a stream, or wakes the task and returns `Pending` if the budget is
 /// spent (the stream's own check, if it has one, would refuse anyway; one that has none, an
 /// in-memory stream, must not run on).
+#[inline]
 pub(crate) fn poll_proceed_for_stream(cx: &mut Context<'_>) -> Poll<StreamProgress> {
     let left_before = BUDGET.with(Cell::get);
     if left_before == Some(0) {
