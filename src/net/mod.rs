@@ -1,4 +1,6 @@
-//! TCP: [`TcpListener`] and [`TcpStream`], built only on the reactor's registration API.
+//! Sockets: TCP ([`TcpListener`], [`TcpStream`]), UDP ([`UdpSocket`]) and Unix-domain
+//! ([`UnixListener`], [`UnixStream`], [`UnixDatagram`], with their helpers in [`unix`]), built
+//! only on the reactor's registration API.
 //!
 //! Sockets are non-blocking and registered once with the reactor, edge-triggered, for both
 //! directions; every operation is tried first and waits for readiness only on `WouldBlock`.
@@ -11,10 +13,14 @@
 mod listener;
 mod split;
 mod stream;
+mod udp;
+pub mod unix;
 
 pub use self::listener::TcpListener;
 pub use self::split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 pub use self::stream::TcpStream;
+pub use self::udp::UdpSocket;
+pub use self::unix::{UnixDatagram, UnixListener, UnixStream};
 pub use crate::reactor::{Interest, Ready};
 
 use std::io;
