@@ -4,6 +4,8 @@
 
 #![cfg(not(miri))] // Miri cannot create sockets.
 
+#[path = "support/examples.rs"]
+mod examples;
 mod support;
 
 use std::cell::Cell;
@@ -430,4 +432,76 @@ fn dropped_sockets_leave_no_registration_behind() {
         drop((std, b));
     }));
     assert_eq!(rt.metrics().io_registrations, 0);
+}
+
+/// Kills the child on drop, so that a failed assertion cannot leave the example running.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `examples/udp-echo` end to end: it announces its port, echoes datagrams up to `--buf`
+/// bytes, and drops (and reports) a larger one instead of echoing it cut short.
+#[test]
+fn udp_echo_example_echoes_and_drops_datagrams_larger_than_its_buffer() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let Some(binary) = examples::example_binary("udp-echo") else {
+        println!("skipped: examples/udp-echo is not built (cargo test builds it)");
+        return;
+    };
+    let mut child = KillOnDrop(
+        Command::new(binary)
+            .args(["--addr", "127.0.0.1:0", "--buf", "8"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting udp-echo"),
+    );
+    // The first line, read on a thread so that the wait for it is bounded.
+    let stdout = child.0.stdout.take().unwrap();
+    let (line_tx, line_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = line_tx.send(line);
+    });
+    let line = line_rx
+        .recv_timeout(LIMIT)
+        .expect("udp-echo printed no line within the limit");
+    let addr: SocketAddr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .parse()
+        .expect("an address after `listening on`");
+
+    let client = std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    client.set_read_timeout(Some(LIMIT)).unwrap();
+    client.connect(addr).unwrap();
+    let mut buf = [0; 64];
+    client.send(b"12345678").unwrap();
+    let n = client
+        .recv(&mut buf)
+        .expect("the 8-byte datagram is echoed");
+    assert_eq!(&buf[..n], b"12345678");
+    client.send(b"123456789").unwrap(); // one byte over --buf: dropped
+    client.send(b"after").unwrap();
+    let n = client.recv(&mut buf).expect("the next datagram is echoed");
+    assert_eq!(&buf[..n], b"after", "the oversized datagram was not echoed");
+
+    let _ = child.0.kill();
+    let _ = child.0.wait();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.0.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(
+        stderr.contains("dropped 1 datagram(s) larger than --buf 8 bytes"),
+        "{stderr:?}"
+    );
 }
