@@ -43,7 +43,7 @@ use crate::reactor::{Direction, Interest, PollEvented, Ready};
 ///     server.send_to(&buf[..n], from).await?;
 ///     let n = client.recv(&mut buf).await?;
 ///     assert_eq!(&buf[..n], b"ping");
-///     Ok(())
+///     Ok::<(), std::io::Error>(())
 /// })?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
