@@ -230,7 +230,9 @@ impl UdpSocket {
     }
 
     /// Sends `buf` as one datagram to `target` (its first address); returns its length.
-    /// `InvalidInput` if `target` resolves to no address.
+    /// `InvalidInput` if `target` resolves to no address. A host name is resolved on every
+    /// call, by the system resolver, which blocks the thread: pass a `SocketAddr` where that
+    /// matters ([`try_send_to`](Self::try_send_to) takes nothing else).
     pub async fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], target: A) -> io::Result<usize> {
         let target = resolve(target)?[0];
         self.io_as(Direction::Write, |socket| socket.send_to(buf, target))
