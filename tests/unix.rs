@@ -158,6 +158,41 @@ fn connecting_where_no_one_listens_fails_at_once() {
     }));
 }
 
+/// A listener whose accept queue is full: Linux refuses a non-blocking Unix connect with
+/// `EAGAIN` and gives no event for room later, so `connect` fails at once (`WouldBlock`, with
+/// a message that says why) instead of waiting for an edge that never comes.
+#[test]
+fn connecting_to_a_full_accept_queue_fails_at_once_and_works_after_an_accept() {
+    use std::os::fd::AsRawFd;
+
+    let dir = TempDir::new("backlog");
+    let path = dir.path("full.sock");
+    rt().block_on(with_deadline(LIMIT, "full backlog", async {
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        // SAFETY: `listen` only reads its two integer arguments; `listener` keeps the
+        // descriptor open across the call.
+        let listened = unsafe { libc::listen(listener.as_raw_fd(), 0) };
+        assert_eq!(
+            listened, 0,
+            "lowering the backlog to 0 (one queued connection)"
+        );
+        let listener = UnixListener::from_std(listener).unwrap();
+
+        let _queued = UnixStream::connect(&path).await.unwrap();
+        let error = UnixStream::connect(&path).await.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::WouldBlock, "{error}");
+        assert!(
+            error.to_string().contains("accept queue is full"),
+            "{error}"
+        );
+
+        listener.accept().await.unwrap();
+        UnixStream::connect(&path)
+            .await
+            .expect("room in the queue again after an accept");
+    }));
+}
+
 /// The bad input: abstract-namespace names. They work through `bind_addr` and through
 /// a path with a leading NUL, and leave no file anywhere (the same name as a path in the test
 /// directory stays absent).
