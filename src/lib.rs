@@ -44,7 +44,7 @@
 //! | `executor` | the task slab, the run queue, join handles, wakers | mio, the clock |
 //! | `reactor` | the `mio::Poll`, the slab of registrations, per-source wakers | task types |
 //! | [`time`] | the timer wheel (a pure structure) and its driver | epoll |
-//! | [`net`] | `TcpListener`, `TcpStream`, `TcpSocket`, built on the reactor's registration API | the executor |
+//! | [`net`] | TCP (with the `TcpSocket` builder), UDP and Unix-domain sockets, built on the reactor's registration API | the executor |
 //! | [`io`] | the `AsyncRead` / `AsyncWrite` traits and their helpers | the runtime |
 //! | [`coop`] | the per-poll cooperative budget | - |
 //!

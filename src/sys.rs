@@ -373,3 +373,32 @@ fn errno_location() -> *mut libc::c_int {
     // thread's `errno` and is async-signal-safe (it only reads the thread pointer).
     unsafe { libc::__errno_location() }
 }
+
+/// The credentials (`SO_PEERCRED`) of the process at the other end of a connected Unix
+/// socket, as they were when it connected (or created the pair): its pid, uid and gid.
+pub(crate) fn peer_cred(socket: &impl AsRawFd) -> io::Result<libc::ucred> {
+    let mut cred = libc::ucred {
+        pid: 0,
+        uid: 0,
+        gid: 0,
+    };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: `getsockopt` writes at most `len` bytes to the pointer, which points to `cred`,
+    // a live local of exactly that size, and stores the length it wrote in `len`, a live
+    // local; `socket` borrows an open descriptor for the duration of the call.
+    check(unsafe {
+        libc::getsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&raw mut cred).cast(),
+            &mut len,
+        )
+    })?;
+    if len as usize != std::mem::size_of::<libc::ucred>() {
+        return Err(io::Error::other(
+            "SO_PEERCRED returned a credentials record of an unexpected size",
+        ));
+    }
+    Ok(cred)
+}

@@ -241,7 +241,12 @@ fn echo_client_conns_beyond_the_descriptor_limit_are_bad_input() {
 
 #[test]
 fn unknown_flags_and_missing_values_are_bad_input() {
-    for example in ["echo-client", "echo-server", "echo-server-threads"] {
+    for example in [
+        "echo-client",
+        "echo-server",
+        "echo-server-threads",
+        "udp-echo",
+    ] {
         assert_bad_input(example, &["--verbose", "1"], &["--verbose", "unknown"]);
         assert_bad_input(example, &["--addr"], &["--addr", "needs a value"]);
         assert_bad_input(
@@ -298,6 +303,37 @@ fn server_on_an_address_in_use_names_the_address() {
         );
         assert!(!line.contains("Os {"), "{server}: Debug format: {line:?}");
     }
+}
+
+#[test]
+fn udp_echo_buf_out_of_range_is_bad_input() {
+    assert_bad_input("udp-echo", &["--buf", "0"], &["--buf", "0", "at least 1"]);
+    assert_bad_input(
+        "udp-echo",
+        &["--buf", "65537"],
+        &["--buf", "65537", "at most 65536"],
+    );
+    assert_bad_input(
+        "udp-echo",
+        &["--buf", "4k"],
+        &["--buf", "4k", "whole number"],
+    );
+}
+
+#[test]
+fn udp_echo_on_an_address_in_use_names_the_address() {
+    // Held open for the whole test: the example's `bind` must fail with `AddrInUse`.
+    let taken = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let Some(outcome) = run("udp-echo", &["--addr", &addr], None) else {
+        return;
+    };
+    let line = assert_one_error_line(&outcome, 1, &[&addr], "udp-echo");
+    assert!(
+        line.contains("cannot bind") && line.contains("in use"),
+        "{line:?}"
+    );
+    assert_eq!(outcome.stdout, "", "announced an address it cannot serve");
 }
 
 #[test]

@@ -1,5 +1,7 @@
-//! TCP: [`TcpListener`] and [`TcpStream`], built only on the reactor's registration API, and
-//! [`TcpSocket`], the builder that sets options on a socket before it becomes either.
+//! Sockets: TCP ([`TcpListener`], [`TcpStream`], and [`TcpSocket`], the builder that sets
+//! options on a socket before it becomes either), UDP ([`UdpSocket`]) and Unix-domain
+//! ([`UnixListener`], [`UnixStream`], [`UnixDatagram`], with their helpers in [`unix`]), built
+//! only on the reactor's registration API.
 //!
 //! Sockets are non-blocking and registered once with the reactor, edge-triggered, for both
 //! directions; every operation is tried first and waits for readiness only on `WouldBlock`.
@@ -13,11 +15,15 @@ mod listener;
 mod socket;
 mod split;
 mod stream;
+mod udp;
+pub mod unix;
 
 pub use self::listener::TcpListener;
 pub use self::socket::TcpSocket;
 pub use self::split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 pub use self::stream::TcpStream;
+pub use self::udp::UdpSocket;
+pub use self::unix::{UnixDatagram, UnixListener, UnixStream};
 pub use crate::reactor::{Interest, Ready};
 
 use std::io;

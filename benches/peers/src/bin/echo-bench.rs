@@ -36,7 +36,7 @@ use driver::matrix::{self, Plan};
 use driver::process::{self, Pinning};
 use driver::report::{self, Report};
 use driver::servers::Layout;
-use driver::{instr, micro, targets};
+use driver::{instr, micro, targets, udp};
 
 /// Descriptors the driver needs beside the idle probe's sockets: stdio, the pipes to its
 /// children, with room to spare.
@@ -132,6 +132,14 @@ fn echo(layout: &Layout, options: &EchoOptions, args: &[String]) -> io::Result<(
         }
     }
 
+    eprint!("udp-echo: ");
+    let udp = udp::measure(layout, options.secs, pinning.map(|pinning| pinning.server))
+        .map_err(|e| e.to_string());
+    match &udp {
+        Ok(rate) => eprintln!("{rate}"),
+        Err(why) => eprintln!("failed: {why}"),
+    }
+
     let checks = targets::check(&kept, &idle);
     let mut command = "cargo run --release -p evloop-peers --bin echo-bench".to_string();
     if !args.is_empty() {
@@ -147,6 +155,7 @@ fn echo(layout: &Layout, options: &EchoOptions, args: &[String]) -> io::Result<(
         runs: &runs,
         kept: &kept,
         idle: &idle,
+        udp: &udp,
         checks: &checks,
     };
     report::write_all(&report, &options.out)?;
@@ -155,6 +164,7 @@ fn echo(layout: &Layout, options: &EchoOptions, args: &[String]) -> io::Result<(
     if !idle.is_empty() {
         println!("{}", report::idle_table(&idle));
     }
+    println!("{}\n", report::udp_line(&udp));
     println!("{}", report::targets_markdown(&checks));
     println!(
         "wrote echo.csv, echo-rounds.csv, idle-memory.csv, echo.md and the charts to {}",

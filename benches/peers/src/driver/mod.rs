@@ -12,7 +12,8 @@
 //! - [`machine`]: the machine's description;
 //! - [`report`] and [`svg`]: CSV, markdown and charts;
 //! - [`micro`]: the criterion micro-benchmark table;
-//! - [`instr`] and [`callgrind`]: instructions and system calls per message under callgrind.
+//! - [`instr`] and [`callgrind`]: instructions and system calls per message under callgrind;
+//! - [`udp`]: the round-trip rate of the `udp-echo` example, one line of the report.
 
 pub mod callgrind;
 pub mod cli;
@@ -28,3 +29,4 @@ pub mod report;
 pub mod servers;
 pub mod svg;
 pub mod targets;
+pub mod udp;

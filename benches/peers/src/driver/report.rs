@@ -21,6 +21,7 @@ use super::matrix::{Run, SMALL_MESSAGE};
 use super::servers::{SERVER_BUF, Server};
 use super::svg::{self, Bar, BarChart, LineChart, Panel, Series};
 use super::targets::{Check, IDLE_BYTES_LIMIT as IDLE_TARGET_BYTES, cell_name};
+use super::udp::UdpRate;
 
 /// Everything a report is made of.
 pub struct Report<'a> {
@@ -42,6 +43,8 @@ pub struct Report<'a> {
     pub kept: &'a [Run],
     /// The idle-memory probes (empty if skipped).
     pub idle: &'a [IdleMemory],
+    /// The `udp-echo` round-trip rate, or why there is none.
+    pub udp: &'a Result<UdpRate, String>,
     /// The targets checked.
     pub checks: &'a [Check],
 }
@@ -318,6 +321,15 @@ pub fn markdown(report: &Report<'_>) -> String {
         md.push_str(&idle_table(report.idle));
     }
 
+    let _ = writeln!(md, "\n## UDP echo\n");
+    let _ = writeln!(
+        md,
+        "`udp-echo` (example, `--buf {SERVER_BUF}`) pinned like the servers above; a client in \
+         the driver sends one datagram, waits for its echo and sends the next (how and why: \
+         `benches/peers/src/driver/udp.rs`).\n"
+    );
+    let _ = writeln!(md, "{}", udp_line(report.udp));
+
     let _ = writeln!(md, "\n## Charts\n");
     let _ = writeln!(md, "![throughput](throughput.svg)\n");
     let _ = writeln!(md, "![server CPU per message](cpu-per-msg.svg)\n");
@@ -325,6 +337,14 @@ pub fn markdown(report: &Report<'_>) -> String {
         let _ = writeln!(md, "![memory per idle connection](idle-memory.svg)");
     }
     md
+}
+
+/// The one line the report gives `udp-echo`.
+pub fn udp_line(udp: &Result<UdpRate, String>) -> String {
+    match udp {
+        Ok(rate) => format!("- **udp-echo**: {rate}"),
+        Err(why) => format!("- **udp-echo**: not measured: {why}"),
+    }
 }
 
 /// The targets as a markdown section (also printed at the end of a run).

@@ -102,6 +102,9 @@ impl fmt::Display for Server {
 /// The load generator, an example of the `evloop-examples` member.
 const CLIENT: &str = "echo-client";
 
+/// The UDP echo server, an example of the `evloop-examples` member, measured apart (`driver::udp`).
+const UDP_SERVER: &str = "udp-echo";
+
 /// Where the workspace and its build outputs are.
 #[derive(Debug, Clone)]
 pub struct Layout {
@@ -159,15 +162,20 @@ impl Layout {
         self.release().join("examples").join(CLIENT)
     }
 
+    /// The path of `udp-echo`'s release build.
+    pub fn udp_server(&self) -> PathBuf {
+        self.release().join("examples").join(UDP_SERVER)
+    }
+
     fn release(&self) -> PathBuf {
         self.target.join("release")
     }
 
-    /// Builds, in release mode, the client and the servers in `servers`: one cargo command for
-    /// the examples, one for the peer binaries if any is wanted. Cargo's progress goes to the
-    /// terminal.
+    /// Builds, in release mode, the client, `udp-echo` and the servers in `servers`: one cargo
+    /// command for the examples, one for the peer binaries if any is wanted. Cargo's progress
+    /// goes to the terminal.
     pub fn build(&self, servers: &[Server]) -> io::Result<()> {
-        let mut examples = vec![CLIENT];
+        let mut examples = vec![CLIENT, UDP_SERVER];
         let mut peer_bins = Vec::new();
         for &server in servers {
             match server.origin() {
