@@ -71,6 +71,7 @@ pub mod sync;
 mod sys;
 pub mod task;
 pub mod time;
+mod timer;
 mod unwind;
 
 pub use runtime::{Builder, Runtime};
