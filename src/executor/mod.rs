@@ -27,12 +27,12 @@ mod id;
 mod join;
 #[cfg(all(test, loom))]
 mod loom_tests;
-mod main_task;
-mod run_queue;
+pub(crate) mod main_task;
+pub(crate) mod run_queue;
 pub(crate) mod slow_poll;
-mod state;
+pub(crate) mod state;
 mod sync_shim;
-mod waker;
+pub(crate) mod waker;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
