@@ -106,6 +106,7 @@ impl Drop for EnterForDrop {
 }
 
 /// Runs `f` with the current runtime, or returns `None` outside of one.
+#[inline]
 pub(crate) fn with_current<R>(f: impl FnOnce(&Handle) -> R) -> Option<R> {
     CURRENT
         .try_with(|current| current.try_borrow().ok()?.as_ref().map(f))
@@ -116,6 +117,7 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Handle) -> R) -> Option<R> {
 /// Runs `f` with the current runtime, or panics with a message naming `what` if there is
 /// none. Borrows the handle rather than cloning its four `Rc`s: this is on every spawn and
 /// every timer registration. `f` must not run user code (invariant 3).
+#[inline]
 pub(crate) fn with_runtime<R>(what: &str, f: impl FnOnce(&Handle) -> R) -> R {
     with_current(f).unwrap_or_else(|| {
         panic!("{what} must be called from inside an evloop runtime (Runtime::block_on)")

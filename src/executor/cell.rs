@@ -306,7 +306,9 @@ impl<F: Future> JoinTarget<F::Output> for TaskCell<F> {
         self.header.clear(JOIN_INTEREST);
         // A joiner's waker may be a foreign one whose destructor panics: contained, like the
         // output's below, because dropping a handle must not panic (tokio contains both).
-        unwind::drop_quietly(self.header.join_waker.take());
+        if let Some(waker) = self.header.join_waker.take() {
+            unwind::drop_quietly(waker);
+        }
         // Borrowed: the task is running or finishing right now, and `finish` checks the flag
         // after this. Otherwise take a stored output, so it is dropped here, on this thread.
         let unread = match self.stage.try_borrow_mut() {
@@ -318,7 +320,9 @@ impl<F: Future> JoinTarget<F::Output> for TaskCell<F> {
         };
         // Dropped after the borrow ends: the output's destructor is user code, and its panic
         // has nowhere to go (the handle that would have read the output is being dropped).
-        unwind::drop_quietly(unread);
+        if let Some(unread) = unread {
+            unwind::drop_quietly(unread);
+        }
     }
 }
 

@@ -76,7 +76,7 @@ pub(crate) struct Executor {
 /// A task's description as given to `spawn`: the spawn site (from `#[track_caller]`) and an
 /// optional name.
 pub(crate) struct TaskMeta {
-    pub(crate) location: &'static std::panic::Location<'static>,
+    pub(crate) location: &'static Location<'static>,
     pub(crate) name: Option<Box<str>>,
 }
 
