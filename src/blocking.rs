@@ -1,28 +1,28 @@
-//! The blocking pool: runs closures that would block the loop, on other threads.
+//! The blocking pool: the threads that run closures which would block the loop.
 //!
-//! This is asyncio's `run_in_executor` / `to_thread`: a blocking call (a synchronous database
-//! driver, `std::thread::sleep`, a long computation) moved off the runtime's thread, so the
-//! loop keeps running every other task while it waits. It is the only code in evloop that
-//! creates threads.
+//! This is the engine behind asyncio's `run_in_executor` / `to_thread`: a blocking call (a
+//! synchronous database driver, `std::thread::sleep`, a long computation) moved off the
+//! runtime's thread. It is plain std (threads, a mutex, a condvar) and knows nothing of tasks:
+//! the task-facing side, [`spawn_blocking`](crate::task::spawn_blocking), lives in
+//! `task/blocking.rs` and hands the pool a closure that sends its result back. It is the only
+//! code in evloop that creates threads.
 //!
 //! # Invariants
 //!
 //! 1. At most `max_threads` pool threads exist. A job that finds no idle thread and no room
 //!    for a new one waits in a FIFO queue for the next thread to finish its job.
 //! 2. An idle thread waits `keep_alive` for a job, then exits.
-//! 3. A job's result, or its panic, goes back through a thread-safe oneshot; the send wakes
-//!    the waiting task through the waker's remote path (an eventfd write if the loop sleeps).
+//! 3. A job catches its own panic: `spawn_blocking` wraps the user's closure so that its result
+//!    or its panic goes back through a thread-safe oneshot, whose send wakes the waiting task
+//!    through the waker's remote path (an eventfd write if the loop sleeps).
 //! 4. When the runtime drops, jobs still queued are dropped unrun; running jobs finish on their
 //!    threads (a thread cannot be interrupted) and their results are dropped.
 
 use std::collections::VecDeque;
 use std::io;
-use std::panic::{AssertUnwindSafe, Location, catch_unwind, resume_unwind};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use crate::executor::JoinHandle;
-use crate::sync::threadsafe::oneshot;
 use crate::unwind::FirstPanic;
 
 /// Most pool threads a runtime creates by default.
@@ -38,71 +38,9 @@ pub const DEFAULT_MAX_BLOCKING_THREADS: usize = 64;
 /// soon after the work stops.
 pub const DEFAULT_BLOCKING_KEEP_ALIVE: Duration = Duration::from_secs(10);
 
-type Job = Box<dyn FnOnce() + Send + 'static>;
-
-/// Runs `f` on the runtime's blocking pool and returns a handle to its result.
-///
-/// Use it for calls that block: they would otherwise stall every task on the loop. A panic in
-/// `f` arrives as a [`JoinError`](crate::task::JoinError) whose `is_panic` is true.
-/// `abort` on the handle stops waiting for the result, but cannot stop `f` once it runs.
-///
-/// ```
-/// use std::time::{Duration, Instant};
-/// let rt = evloop::Runtime::new()?;
-/// rt.block_on(async {
-///     let started = Instant::now();
-///     let calls: Vec<_> = (0..3)
-///         .map(|_| evloop::task::spawn_blocking(|| std::thread::sleep(Duration::from_millis(50))))
-///         .collect();
-///     for call in calls {
-///         call.await.unwrap();
-///     }
-///     // Side by side on the pool, not one after another on the loop.
-///     assert!(started.elapsed() < Duration::from_millis(150));
-/// });
-/// # Ok::<(), std::io::Error>(())
-/// ```
-///
-/// # Panics
-///
-/// Panics if called outside of an evloop runtime. If the pool cannot start any thread, the
-/// handle reports a panic that says why.
-#[track_caller]
-pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
-where
-    F: FnOnce() -> R + Send + 'static,
-    R: Send + 'static,
-{
-    // Owned clones, not a borrow: dropping a job that could not start runs user destructors.
-    let (pool, executor) = crate::context::with_runtime("evloop::task::spawn_blocking", |handle| {
-        (handle.blocking.clone(), handle.executor.clone())
-    });
-    let (result_tx, result_rx) = oneshot::channel();
-    let job: Job = Box::new(move || {
-        let result = catch_unwind(AssertUnwindSafe(f));
-        // The task stopped waiting (aborted, or the runtime is gone): nobody wants the result.
-        let _ = result_tx.send(result);
-    });
-    let start_error = pool.submit(job).err();
-    let meta = crate::task::Builder::new().meta(Location::caller());
-    executor.spawn(
-        async move {
-            match result_rx.await {
-                Ok(Ok(value)) => value,
-                Ok(Err(panic)) => resume_unwind(panic),
-                Err(_) => match start_error {
-                    Some(error) => {
-                        panic!("evloop::spawn_blocking: no pool thread could start: {error}")
-                    }
-                    None => panic!(
-                        "evloop::spawn_blocking: the pool dropped the job (runtime shutting down)"
-                    ),
-                },
-            }
-        },
-        meta,
-    )
-}
+/// A closure for a pool thread. It must not panic (the pool does not catch): `spawn_blocking`
+/// wraps the user's closure in `catch_unwind`.
+pub(crate) type Job = Box<dyn FnOnce() + Send + 'static>;
 
 /// The pool's state, shared by the runtime and its threads.
 #[derive(Debug)]
@@ -166,7 +104,7 @@ impl BlockingPool {
 
     /// Queues `job`, waking an idle thread or starting a new one if there is room. Fails only
     /// if no pool thread exists and none could be started (the job is then dropped).
-    fn submit(&self, job: Job) -> io::Result<()> {
+    pub(crate) fn submit(&self, job: Job) -> io::Result<()> {
         let mut state = self.inner.lock();
         state.queue.push_back(job);
         if state.idle > state.signalled {

@@ -1,5 +1,9 @@
-//! The thread-local "current runtime": how `spawn`, `sleep` and `TcpStream::connect` find the
-//! runtime they run in, and how a same-thread wake finds the local run queue.
+//! The thread-local "current runtime": how `spawn`, `sleep`, `spawn_blocking` and the I/O
+//! types' constructors (`TcpStream::connect`, `TcpListener::bind`) find the runtime they run
+//! in.
+//!
+//! Nothing on the hot path of a wake comes here: a waker finds its run queue by itself (see
+//! the executor's `run_queue`).
 //!
 //! # Invariants
 //!
@@ -12,14 +16,13 @@
 //!    mutable borrow.
 
 use std::cell::RefCell;
+use std::io;
 use std::rc::Rc;
-use std::sync::Arc;
 
 use crate::blocking::BlockingPool;
 use crate::executor::Executor;
-use crate::executor::waker::{Shared, TaskKey, same_executor};
 use crate::reactor::Reactor;
-use crate::time::driver::TimerDriver;
+use crate::timer::TimerDriver;
 
 /// The runtime's parts, as seen by code running inside it.
 #[derive(Clone)]
@@ -103,6 +106,7 @@ impl Drop for EnterForDrop {
 }
 
 /// Runs `f` with the current runtime, or returns `None` outside of one.
+#[inline]
 pub(crate) fn with_current<R>(f: impl FnOnce(&Handle) -> R) -> Option<R> {
     CURRENT
         .try_with(|current| current.try_borrow().ok()?.as_ref().map(f))
@@ -113,22 +117,18 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Handle) -> R) -> Option<R> {
 /// Runs `f` with the current runtime, or panics with a message naming `what` if there is
 /// none. Borrows the handle rather than cloning its four `Rc`s: this is on every spawn and
 /// every timer registration. `f` must not run user code (invariant 3).
+#[inline]
 pub(crate) fn with_runtime<R>(what: &str, f: impl FnOnce(&Handle) -> R) -> R {
     with_current(f).unwrap_or_else(|| {
         panic!("{what} must be called from inside an evloop runtime (Runtime::block_on)")
     })
 }
 
-/// Queues `key` on the local run queue if this thread is running the executor that owns
-/// `shared`; returns false otherwise (the caller then uses the remote queue).
-pub(crate) fn push_local(shared: &Arc<Shared>, key: TaskKey) -> bool {
-    with_current(|handle| {
-        if same_executor(handle.executor.shared(), shared) {
-            handle.executor.push_local(key);
-            true
-        } else {
-            false
-        }
+/// The current runtime's reactor, for an I/O object being created; an error outside of one.
+pub(crate) fn current_reactor() -> io::Result<Rc<Reactor>> {
+    with_current(|handle| handle.reactor.clone()).ok_or_else(|| {
+        io::Error::other(
+            "evloop I/O objects must be created inside an evloop runtime (Runtime::block_on)",
+        )
     })
-    .unwrap_or(false)
 }

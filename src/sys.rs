@@ -352,16 +352,19 @@ pub(crate) fn install_signal_handler(signo: libc::c_int, handler: SignalHandler)
 /// it found it. Meant for signal handlers: it makes one `write(2)` call, which POSIX lists as
 /// async-signal-safe, and allocates, locks and panics nowhere.
 ///
-/// The caller guarantees that `fd` is a descriptor that stays open for the life of the process
-/// (so the write cannot land in a descriptor that was closed and reused), and non-blocking (so a
-/// full buffer fails with `EAGAIN` instead of blocking the interrupted thread).
-pub(crate) fn write_byte_in_signal_handler(fd: RawFd, byte: u8) {
+/// # Safety
+///
+/// `fd` must be a descriptor that stays open for the life of the process (so the write cannot
+/// land in a descriptor that was closed and reused, perhaps a file the program is writing),
+/// and non-blocking (so a full buffer fails with `EAGAIN` instead of blocking the interrupted
+/// thread).
+pub(crate) unsafe fn write_byte_in_signal_handler(fd: RawFd, byte: u8) {
     let errno = errno_location();
     // SAFETY: `errno_location` returns this thread's `errno`, valid for the thread's life.
     let saved = unsafe { *errno };
     // SAFETY: the buffer is one byte on this stack frame, alive across the call; `fd` is open
-    // for the life of the process (the caller's guarantee above), so it names the descriptor
-    // the caller means and no other.
+    // for the life of the process (this function's safety contract), so it names the
+    // descriptor the caller means and no other.
     let _ = unsafe { libc::write(fd, (&byte as *const u8).cast(), 1) };
     // SAFETY: as above; restoring `errno` keeps the interrupted code's view of its last error.
     unsafe { *errno = saved };

@@ -20,24 +20,40 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 /// What a caught panic carries.
 pub(crate) type Payload = Box<dyn Any + Send + 'static>;
 
+// `catch`, `drop_quietly` and `contain` are on the hot path (every task's completion and
+// every dropped `JoinHandle` goes through them), hence `#[inline]`: inlined, a `catch_unwind`
+// costs nothing until something panics; the panic's handling is kept out of line.
+
 /// Runs `f`, returning the payload of its panic, if it panicked.
+#[inline]
 pub(crate) fn catch(f: impl FnOnce()) -> Option<Payload> {
     catch_unwind(AssertUnwindSafe(f)).err()
 }
 
 /// Drops `value`; a panic of its destructor, and of the panic payload's own destructor, and so
 /// on, is caught and dropped here.
+#[inline]
 pub(crate) fn drop_quietly<T>(value: T) {
-    let mut caught = catch(move || drop(value));
-    while let Some(payload) = caught {
-        caught = catch(move || drop(payload));
+    if let Some(payload) = catch(move || drop(value)) {
+        drop_payload(payload);
     }
 }
 
 /// Runs `f` and drops whatever panic it raised: for user code whose panic has nowhere to go.
+#[inline]
 pub(crate) fn contain(f: impl FnOnce()) {
     if let Some(payload) = catch(f) {
-        drop_quietly(payload);
+        drop_payload(payload);
+    }
+}
+
+/// Drops a caught panic's payload, whose destructor may panic in turn (invariant 2).
+#[cold]
+#[inline(never)]
+fn drop_payload(payload: Payload) {
+    let mut caught = Some(payload);
+    while let Some(payload) = caught {
+        caught = catch(move || drop(payload));
     }
 }
 
@@ -51,7 +67,7 @@ impl FirstPanic {
     pub(crate) fn keep(&mut self, payload: Option<Payload>) {
         match (&self.0, payload) {
             (None, payload) => self.0 = payload,
-            (Some(_), Some(later)) => drop_quietly(later),
+            (Some(_), Some(later)) => drop_payload(later),
             (Some(_), None) => {}
         }
     }
@@ -75,7 +91,7 @@ impl FirstPanic {
                 .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
                 .unwrap_or("a non-string payload");
             eprintln!("evloop: {what} panicked while the thread was unwinding: {message}");
-            drop_quietly(payload);
+            drop_payload(payload);
         } else {
             resume_unwind(payload);
         }
@@ -85,7 +101,7 @@ impl FirstPanic {
 impl Drop for FirstPanic {
     fn drop(&mut self) {
         if let Some(payload) = self.0.take() {
-            drop_quietly(payload);
+            drop_payload(payload);
         }
     }
 }

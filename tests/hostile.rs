@@ -1,4 +1,4 @@
-//! Hostile clients against the echo server (issue 5, "Hardening"): clients that never read,
+//! Hostile clients against the echo server: clients that never read,
 //! a client that streams flat out, resets in mid-stream, half-closes in both directions,
 //! zero-length reads and writes, storms of connections that close at once, binary garbage.
 //!

@@ -24,7 +24,7 @@
 //! 5. Thread confinement. Wakers may be cloned, woken and dropped on any thread, so the cell is
 //!    declared `Send + Sync` by hand (below). This holds because:
 //!    - from another thread only `Wake` runs, and it reads only the schedule state (atomic),
-//!      the key (immutable) and `shared` (`Sync`);
+//!      the key (immutable) and the remote run queue (`Sync`);
 //!    - the last reference may be dropped on another thread, so once both owners on the
 //!      runtime's thread (the slab and the handle) have let go, the stage holds neither the
 //!      future nor the output: the slab lets go only after the future was dropped (the task
@@ -43,8 +43,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
-use super::join::JoinError;
-use super::waker::{ScheduleState, Shared, TaskId, TaskKey, wake_task};
+use super::error::JoinError;
+use super::id::{TaskId, TaskKey};
+use super::run_queue::RemoteQueue;
+use super::state::ScheduleState;
+use super::waker::wake_task;
 use crate::unwind;
 
 /// Set by `JoinHandle::abort`; the executor cancels instead of polling.
@@ -62,13 +65,13 @@ const NAMED: u8 = 1 << 3;
 /// Laid out to pack: a task's whole overhead beyond its future is one `Arc` allocation of
 /// this header plus the stage's `RefCell`, a slab slot and, while it is queued, an 8-byte key.
 pub(crate) struct Header {
-    /// The schedule state (see `waker`'s invariant 1); the only field other threads write.
+    /// The schedule state (see `state`); the only field other threads write.
     pub(crate) state: ScheduleState,
     /// The task's slot in the slab; with `id`, its [`TaskKey`].
     index: u32,
     pub(crate) id: TaskId,
-    /// The executor's remote queue, for wakes from other threads.
-    shared: Arc<Shared>,
+    /// The remote half of the executor's run queue, for wakes from other threads.
+    remote: Arc<RemoteQueue>,
     /// Where the task was spawned (from `#[track_caller]`): for reports, never for scheduling.
     pub(crate) location: &'static Location<'static>,
     /// Who to wake when the task finishes: the task awaiting the `JoinHandle`, if any.
@@ -84,7 +87,7 @@ impl Header {
 
     /// Wakes the task, as its waker would.
     pub(crate) fn wake(&self) {
-        wake_task(&self.state, self.key(), &self.shared);
+        wake_task(&self.state, self.key(), &self.remote);
     }
 
     fn has(&self, flag: u8) -> bool {
@@ -168,7 +171,7 @@ impl<F: Future> TaskCell<F> {
         key: (u32, TaskId),
         location: &'static Location<'static>,
         named: bool,
-        shared: Arc<Shared>,
+        remote: Arc<RemoteQueue>,
     ) -> Self {
         let (index, id) = key;
         let flags = JOIN_INTEREST | if named { NAMED } else { 0 };
@@ -177,7 +180,7 @@ impl<F: Future> TaskCell<F> {
                 state: ScheduleState::scheduled(),
                 index,
                 id,
-                shared,
+                remote,
                 location,
                 join_waker: Cell::new(None),
                 flags: Cell::new(flags),
@@ -303,7 +306,9 @@ impl<F: Future> JoinTarget<F::Output> for TaskCell<F> {
         self.header.clear(JOIN_INTEREST);
         // A joiner's waker may be a foreign one whose destructor panics: contained, like the
         // output's below, because dropping a handle must not panic (tokio contains both).
-        unwind::drop_quietly(self.header.join_waker.take());
+        if let Some(waker) = self.header.join_waker.take() {
+            unwind::drop_quietly(waker);
+        }
         // Borrowed: the task is running or finishing right now, and `finish` checks the flag
         // after this. Otherwise take a stored output, so it is dropped here, on this thread.
         let unread = match self.stage.try_borrow_mut() {
@@ -315,7 +320,9 @@ impl<F: Future> JoinTarget<F::Output> for TaskCell<F> {
         };
         // Dropped after the borrow ends: the output's destructor is user code, and its panic
         // has nowhere to go (the handle that would have read the output is being dropped).
-        unwind::drop_quietly(unread);
+        if let Some(unread) = unread {
+            unwind::drop_quietly(unread);
+        }
     }
 }
 

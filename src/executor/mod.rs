@@ -1,8 +1,11 @@
-//! The executor: the task slab, the run queue, and polling one task.
+//! The executor: the task slab, the run queue, and polling tasks, the `block_on` future among
+//! them.
 //!
-//! The executor never touches mio or the clock. It is driven by the loop in
-//! [`runtime`](crate::runtime), which pops keys with [`Executor::next_task`] and polls them with
-//! [`Executor::poll_task`]; the only way onto the run queue is a wake (see [`waker`]).
+//! The executor never touches mio. It reads the clock only through the slow-poll detector
+//! (`slow_poll`), when it is enabled. It is driven by the loop in
+//! [`runtime`](crate::runtime), which calls [`Executor::run_woken`] for the loop's step 1 and
+//! [`Executor::drain_remote`] for its step 4; the only way onto the run queue is a wake (see
+//! `waker` and `run_queue`).
 //!
 //! # Invariants
 //!
@@ -19,26 +22,41 @@
 //!    call `block_on`). So the slab's reference alone keeps a polled task's cell alive.
 
 mod cell;
+mod error;
+mod id;
 mod join;
+#[cfg(all(test, loom))]
+mod loom_tests;
+pub(crate) mod main_task;
+pub(crate) mod run_queue;
+pub(crate) mod slow_poll;
+pub(crate) mod state;
+mod sync_shim;
 pub(crate) mod waker;
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::future::Future;
+use std::panic::Location;
+use std::pin::Pin;
+use std::rc::Rc;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use slab::Slab;
 
 use self::cell::{ErasedTask, Header, TaskCell};
-pub use self::join::{JoinError, JoinHandle};
-use self::waker::{MainWaker, Shared, TaskId, TaskKey, Unpark};
-use crate::runtime::slow_poll::SlowPollDetector;
+pub use self::error::JoinError;
+use self::id::{TaskId, TaskKey};
+pub use self::join::JoinHandle;
+use self::main_task::MAIN_INDEX;
+pub(crate) use self::main_task::MainTask;
+use self::run_queue::RunQueue;
+pub(crate) use self::run_queue::Unpark;
+use self::slow_poll::{SlowPollDetector, TaskDescription};
+use crate::coop;
 use crate::unwind::{self, FirstPanic};
-
-/// Index used in the key of the future given to `block_on`, which lives on the caller's
-/// stack rather than in the slab. No task's slab index reaches it (`spawn` checks).
-const MAIN_INDEX: u32 = u32::MAX;
 
 /// Owns every spawned task of one runtime.
 pub(crate) struct Executor {
@@ -46,40 +64,20 @@ pub(crate) struct Executor {
     tasks: RefCell<Slab<Arc<dyn ErasedTask>>>,
     /// Names of the live tasks spawned with one (most are not: the cell keeps only a flag).
     names: RefCell<HashMap<TaskId, Box<str>>>,
-    /// Keys of woken tasks, in wake order. Each live task appears at most once.
-    run_queue: RefCell<VecDeque<TaskKey>>,
-    /// The remote queue and the way to interrupt the reactor's wait.
-    shared: Arc<Shared>,
+    /// Keys of woken tasks, in wake order; each live task appears at most once. Shared with
+    /// the thread-local that routes same-thread wakes (see `run_queue`).
+    run_queue: Rc<RunQueue>,
     /// Source of task ids; ids are never reused, which makes stale keys detectable.
     next_id: Cell<u64>,
-    /// Times each poll when enabled (see `runtime::slow_poll`).
+    /// Times each poll when enabled (see `slow_poll`).
     slow_poll: Option<SlowPollDetector>,
 }
 
 /// A task's description as given to `spawn`: the spawn site (from `#[track_caller]`) and an
 /// optional name.
 pub(crate) struct TaskMeta {
-    pub(crate) location: &'static std::panic::Location<'static>,
+    pub(crate) location: &'static Location<'static>,
     pub(crate) name: Option<Box<str>>,
-}
-
-/// A task's identity as reported to users (see `runtime::SlowPoll`).
-#[derive(Debug, Clone)]
-pub(crate) struct TaskDescription {
-    pub(crate) id: u64,
-    pub(crate) name: Option<String>,
-    /// The spawn site.
-    pub(crate) location: &'static std::panic::Location<'static>,
-}
-
-/// What popping the run queue produced.
-pub(crate) enum Next {
-    /// A spawned task: poll it with [`Executor::poll_task`].
-    Task(TaskKey),
-    /// The future passed to `block_on` (its key is `main`).
-    Main,
-    /// The run queue is empty.
-    Empty,
 }
 
 impl Executor {
@@ -87,15 +85,10 @@ impl Executor {
         Executor {
             tasks: RefCell::new(Slab::new()),
             names: RefCell::new(HashMap::new()),
-            run_queue: RefCell::new(VecDeque::new()),
-            shared: Arc::new(Shared::new(unpark)),
+            run_queue: Rc::new(RunQueue::new(unpark)),
             next_id: Cell::new(1),
             slow_poll,
         }
-    }
-
-    pub(crate) fn shared(&self) -> &Arc<Shared> {
-        &self.shared
     }
 
     fn allocate_id(&self) -> TaskId {
@@ -126,12 +119,10 @@ impl Executor {
                 (index, id),
                 meta.location,
                 meta.name.is_some(),
-                self.shared.clone(),
+                self.run_queue.remote().clone(),
             ));
             entry.insert(cell.clone());
-            self.run_queue
-                .borrow_mut()
-                .push_back(TaskKey::new(index, id));
+            self.run_queue.push(TaskKey::new(index, id));
             cell
         };
         if let Some(name) = meta.name {
@@ -140,45 +131,96 @@ impl Executor {
         JoinHandle::new(cell)
     }
 
-    /// A fresh waker for a `block_on` future, already queued for its first poll.
-    pub(crate) fn main_task(&self) -> Arc<MainWaker> {
-        let id = self.allocate_id();
-        let key = TaskKey::new(MAIN_INDEX, id);
-        self.run_queue.borrow_mut().push_back(key);
-        Arc::new(MainWaker::new_scheduled(id, key, self.shared.clone()))
+    /// Starts a `block_on` call: `future` becomes the main task, queued for its first poll,
+    /// and this executor's run queue becomes the thread's active one until the main task drops.
+    pub(crate) fn start_main<'a, F: Future>(
+        &self,
+        future: Pin<&'a mut F>,
+        location: &'static Location<'static>,
+    ) -> MainTask<'a, F> {
+        let active = self.run_queue.activate();
+        let main = MainTask::new(
+            future,
+            self.allocate_id(),
+            self.run_queue.remote().clone(),
+            location,
+            active,
+        );
+        self.run_queue.push(main.key());
+        main
     }
 
-    /// Queues a key whose task was just moved to `SCHEDULED` on this thread.
-    pub(crate) fn push_local(&self, key: TaskKey) {
-        self.run_queue.borrow_mut().push_back(key);
-    }
-
-    /// Pops the next woken task. A key of a finished `block_on` call is skipped.
-    pub(crate) fn next_task(&self, main: TaskKey) -> Next {
-        loop {
-            let Some(key) = self.run_queue.borrow_mut().pop_front() else {
-                return Next::Empty;
+    /// The loop's step 1: polls woken tasks, the `block_on` future among them, in wake order,
+    /// at most `polls` times, each under a fresh cooperative budget of `budget` operations.
+    /// Stops early when the run queue is empty, or after a poll that spent its whole budget:
+    /// that task is always ready (it re-queued itself), and I/O and timers go before it runs
+    /// again. Returns the `block_on` future's output once it is ready.
+    pub(crate) fn run_woken<F: Future>(
+        &self,
+        main: &mut MainTask<'_, F>,
+        polls: u32,
+        budget: u32,
+    ) -> Poll<F::Output> {
+        for _ in 0..polls {
+            let Some(key) = self.next_key(main.key()) else {
+                break;
             };
-            if key.index != MAIN_INDEX {
-                return Next::Task(key);
+            let spent = if key.index == MAIN_INDEX {
+                match self.poll_main(main, budget) {
+                    (Poll::Ready(output), _) => return Poll::Ready(output),
+                    (Poll::Pending, spent) => spent,
+                }
+            } else {
+                coop::with_budget(budget, || self.poll_task(key)).1
+            };
+            if spent {
+                break;
             }
-            if key == main {
-                return Next::Main;
+        }
+        Poll::Pending
+    }
+
+    /// Pops the next woken key, skipping keys of earlier `block_on` calls (main-task invariant 1).
+    fn next_key(&self, main: TaskKey) -> Option<TaskKey> {
+        loop {
+            let key = self.run_queue.pop()?;
+            if key.index != MAIN_INDEX || key == main {
+                return Some(key);
             }
         }
     }
 
+    /// True if tasks wait in the run queue: the loop must not block in its wait.
     pub(crate) fn has_woken_tasks(&self) -> bool {
-        !self.run_queue.borrow().is_empty()
+        !self.run_queue.is_empty()
     }
 
-    /// Moves wakes that arrived from other threads onto the run queue.
+    /// The loop's step 4: moves wakes that arrived from other threads onto the run queue.
     pub(crate) fn drain_remote(&self) {
-        self.shared.drain_into(&mut self.run_queue.borrow_mut());
+        self.run_queue.drain_remote();
+    }
+
+    /// Polls the `block_on` future once, as `poll_task` polls a task: start, poll under a
+    /// budget (timed if the detector is on), requeue if woken meanwhile, then report.
+    /// Returns its poll and whether it spent its whole budget.
+    fn poll_main<F: Future>(
+        &self,
+        main: &mut MainTask<'_, F>,
+        budget: u32,
+    ) -> (Poll<F::Output>, bool) {
+        main.state().start_poll();
+        let ((polled, spent), slow) = self.watch(|| coop::with_budget(budget, || main.poll()));
+        if polled.is_pending() && main.state().end_poll_pending() {
+            self.run_queue.push(main.key());
+        }
+        if let (Some(held), Some(detector)) = (slow, &self.slow_poll) {
+            detector.report(main.describe(), held);
+        }
+        (polled, spent)
     }
 
     /// Polls the task `key` once, or cancels it if `abort` was called.
-    pub(crate) fn poll_task(&self, key: TaskKey) {
+    fn poll_task(&self, key: TaskKey) {
         // A pointer, not a clone: the slab's own reference keeps the cell alive for this whole
         // call (invariant 4), and a clone would cost two atomic operations on every poll.
         let raw: *const dyn ErasedTask = match self.tasks.borrow().get(key.index as usize) {
@@ -212,7 +254,7 @@ impl Executor {
         if finished {
             header.state.complete();
         } else if header.state.end_poll_pending() {
-            self.push_local(key);
+            self.run_queue.push(key);
         }
         let description = slow.map(|held| (self.describe(header), held));
         if finished {
@@ -253,15 +295,16 @@ impl Executor {
     /// poll took if it was slow.
     ///
     /// `this` is `task` as `Arc::as_ptr` gave it, on the slab's strong reference.
-    fn poll_watched(
-        &self,
-        task: &dyn ErasedTask,
-        this: *const (),
-    ) -> (std::task::Poll<()>, Option<Duration>) {
+    fn poll_watched(&self, task: &dyn ErasedTask, this: *const ()) -> (Poll<()>, Option<Duration>) {
         // SAFETY: `this` comes from `Arc::as_ptr` on the slab's strong reference to `task`
         // (see `poll_task`), which outlives the call (invariant 4), so it has the provenance
         // `Arc::from_raw` needs.
-        let poll = || unsafe { task.poll(this) };
+        self.watch(|| unsafe { task.poll(this) })
+    }
+
+    /// Runs `poll`, timed by the slow-poll detector if there is one; returns how long it took
+    /// if that was over the threshold.
+    fn watch<R>(&self, poll: impl FnOnce() -> R) -> (R, Option<Duration>) {
         match &self.slow_poll {
             None => (poll(), None),
             Some(detector) => detector.watch(poll),
@@ -291,7 +334,7 @@ impl Executor {
                 panics.catch(move || drop(task));
             }
         }
-        self.run_queue.borrow_mut().clear();
+        self.run_queue.clear();
         self.names.borrow_mut().clear();
     }
 }
@@ -300,7 +343,7 @@ impl std::fmt::Debug for Executor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Executor")
             .field("live_tasks", &self.live_tasks())
-            .field("woken", &self.run_queue.borrow().len())
+            .field("woken", &self.run_queue.len())
             .finish()
     }
 }

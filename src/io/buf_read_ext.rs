@@ -13,6 +13,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
+use super::read_until::poll_read_until;
 use super::{AsyncBufRead, Error, ErrorKind, Lines, Result, Split};
 
 /// Futures for reading from an [`AsyncBufRead`]: by delimiter, by line, or by looking into its
@@ -131,36 +132,6 @@ pub trait AsyncBufReadExt: AsyncBufRead {
 }
 
 impl<R: AsyncBufRead + ?Sized> AsyncBufReadExt for R {}
-
-/// Reads from `reader` into `buf` until `delimiter` (appended) or end of stream.
-///
-/// Returns `Ready(Ok(()))` once the delimiter was appended or the stream ended; `buf` then
-/// holds everything read. Used by [`ReadUntil`], [`ReadLine`], [`Lines`] and [`Split`], whose
-/// `buf` outlives a `Pending` (invariant 1).
-pub(super) fn poll_read_until<R: AsyncBufRead + ?Sized>(
-    mut reader: Pin<&mut R>,
-    cx: &mut Context<'_>,
-    delimiter: u8,
-    buf: &mut Vec<u8>,
-) -> Poll<Result<()>> {
-    loop {
-        let available = match ready!(reader.as_mut().poll_fill_buf(cx)) {
-            Ok(available) => available,
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(e) => return Poll::Ready(Err(e)),
-        };
-        let (taken, found) = match available.iter().position(|&b| b == delimiter) {
-            Some(at) => (&available[..=at], true),
-            None => (available, available.is_empty()),
-        };
-        buf.extend_from_slice(taken);
-        let taken = taken.len();
-        reader.as_mut().consume(taken);
-        if found {
-            return Poll::Ready(Ok(()));
-        }
-    }
-}
 
 /// The future of [`AsyncBufReadExt::read_until`].
 #[must_use = "futures do nothing unless you `.await` or poll them"]

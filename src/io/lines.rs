@@ -10,7 +10,7 @@ use std::future::poll_fn;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use super::buf_read_ext::poll_read_until;
+use super::read_until::poll_read_until;
 use super::{AsyncBufRead, Error, ErrorKind, Result};
 
 /// The lines of an [`AsyncBufRead`], made by [`AsyncBufReadExt::lines`].

@@ -81,6 +81,7 @@ mod duplex;
 mod empty;
 mod lines;
 mod read_ext;
+mod read_until;
 mod repeat;
 mod segments;
 mod sink;

@@ -71,7 +71,10 @@ impl TcpListener {
     pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
         listener.set_nonblocking(true)?;
         Ok(TcpListener {
-            io: PollEvented::new(mio::net::TcpListener::from_std(listener))?,
+            io: PollEvented::new(
+                mio::net::TcpListener::from_std(listener),
+                &context::current_reactor()?,
+            )?,
             backoff: AcceptBackoff::new(),
         })
     }

@@ -65,11 +65,33 @@ pub struct ReadHalf<'a>(&'a TcpStream);
 #[derive(Debug)]
 pub struct WriteHalf<'a>(&'a TcpStream);
 
-impl<'a> ReadHalf<'a> {
-    pub(crate) fn pair(stream: &'a TcpStream) -> (ReadHalf<'a>, WriteHalf<'a>) {
-        (ReadHalf(stream), WriteHalf(stream))
+/// The splitting methods live beside the halves they make, so that `stream.rs` need not know
+/// the halves (and the two files do not import each other).
+impl TcpStream {
+    /// Borrows the stream as a read half and a write half, usable from two futures at once
+    /// (joined in one task, for instance). See [`into_split`](Self::into_split) for halves
+    /// that can move into two tasks.
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        (ReadHalf(self), WriteHalf(self))
     }
 
+    /// Splits the stream into owned halves that can move into two tasks. Dropping the write
+    /// half shuts down the write direction; [`OwnedReadHalf::reunite`] puts them back together.
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        let stream = Rc::new(self);
+        (
+            OwnedReadHalf {
+                stream: stream.clone(),
+            },
+            OwnedWriteHalf {
+                stream,
+                shutdown_on_drop: true,
+            },
+        )
+    }
+}
+
+impl ReadHalf<'_> {
     fn stream(&self) -> &TcpStream {
         self.0
     }
@@ -142,18 +164,6 @@ impl fmt::Display for ReuniteError {
 impl Error for ReuniteError {}
 
 impl OwnedReadHalf {
-    pub(crate) fn pair(stream: Rc<TcpStream>) -> (OwnedReadHalf, OwnedWriteHalf) {
-        (
-            OwnedReadHalf {
-                stream: stream.clone(),
-            },
-            OwnedWriteHalf {
-                stream,
-                shutdown_on_drop: true,
-            },
-        )
-    }
-
     fn stream(&self) -> &TcpStream {
         &self.stream
     }

@@ -5,11 +5,10 @@ use std::future::poll_fn;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::pin::Pin;
-use std::rc::Rc;
 use std::task::{Context, Poll, ready};
 
 use super::resolve;
-use super::split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
+use crate::context;
 use crate::io::{AsyncRead, AsyncWrite};
 use crate::reactor::{Direction, Interest, PollEvented, Ready};
 
@@ -119,7 +118,7 @@ impl TcpStream {
 
     pub(crate) fn from_mio(stream: mio::net::TcpStream) -> io::Result<TcpStream> {
         Ok(TcpStream {
-            io: PollEvented::new(stream)?,
+            io: PollEvented::new(stream, &context::current_reactor()?)?,
         })
     }
 
@@ -212,19 +211,6 @@ impl TcpStream {
         self.io
             .registration()
             .poll_ready(cx, Direction::Write, None)
-    }
-
-    /// Borrows the stream as a read half and a write half, usable from two futures at once
-    /// (joined in one task, for instance). See [`into_split`](Self::into_split) for halves
-    /// that can move into two tasks.
-    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
-        ReadHalf::pair(self)
-    }
-
-    /// Splits the stream into owned halves that can move into two tasks. Dropping the write
-    /// half shuts down the write direction; [`OwnedReadHalf::reunite`] puts them back together.
-    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
-        OwnedReadHalf::pair(Rc::new(self))
     }
 
     /// `poll_read` through a shared reference: the halves share one stream.

@@ -19,6 +19,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::task::{Context, Poll};
 
 use super::resolve;
+use crate::context;
 use crate::reactor::{Direction, Interest, PollEvented, Ready};
 
 /// A UDP socket, in the current runtime.
@@ -92,7 +93,7 @@ impl UdpSocket {
 
     fn from_mio(socket: mio::net::UdpSocket) -> io::Result<UdpSocket> {
         Ok(UdpSocket {
-            io: PollEvented::new(socket)?,
+            io: PollEvented::new(socket, &context::current_reactor()?)?,
         })
     }
 

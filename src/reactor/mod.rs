@@ -34,7 +34,6 @@ use self::readiness::{
     CLOSED_BY_SHUTDOWN, ERROR, READ_CLOSED, READABLE, ScheduledIo, URGENT, WRITABLE, WRITE_CLOSED,
 };
 pub(crate) use self::registration::{PollEvented, Waiter};
-use crate::executor::waker::Unpark;
 use crate::unwind::FirstPanic;
 
 #[cfg(not(target_pointer_width = "64"))]
@@ -63,22 +62,35 @@ pub(crate) struct Reactor {
     next_generation: Cell<u32>,
     /// Reused buffer of wakers to wake after a dispatch.
     wake_later: RefCell<Vec<std::task::Waker>>,
+    /// True while its runtime is inside `block_on` (see [`Reactor::enter`]): only then can a
+    /// source of this reactor wait for an event.
+    running: Cell<bool>,
 }
 
-/// Interrupts `epoll_wait` from any thread.
-struct MioUnpark(mio::Waker);
+/// Interrupts `epoll_wait` from any thread (the `mio::Waker` on [`WAKE_TOKEN`]).
+pub(crate) struct Unparker(mio::Waker);
 
-impl Unpark for MioUnpark {
-    fn unpark(&self) {
+impl Unparker {
+    /// Makes the reactor's current or next wait return promptly.
+    pub(crate) fn unpark(&self) {
         // An error here means the eventfd could not be written, which mio documents only for
         // a closed or exhausted descriptor; the wake is then lost to a runtime that is gone.
         let _ = self.0.wake();
     }
 }
 
+/// Marks a reactor as running until dropped (see [`Reactor::enter`]).
+pub(crate) struct Running<'a>(&'a Reactor);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.running.set(false);
+    }
+}
+
 impl Reactor {
     /// Creates the poll instance and the cross-thread waker the executor will use.
-    pub(crate) fn new(max_events: usize) -> io::Result<(Reactor, Box<dyn Unpark>)> {
+    pub(crate) fn new(max_events: usize) -> io::Result<(Reactor, Unparker)> {
         let poll = Poll::new()?;
         let waker = mio::Waker::new(poll.registry(), WAKE_TOKEN)?;
         let reactor = Reactor {
@@ -87,8 +99,9 @@ impl Reactor {
             sources: RefCell::new(Slab::new()),
             next_generation: Cell::new(0),
             wake_later: RefCell::new(Vec::new()),
+            running: Cell::new(false),
         };
-        Ok((reactor, Box::new(MioUnpark(waker))))
+        Ok((reactor, Unparker(waker)))
     }
 
     /// Registers `source` for both directions, edge-triggered, and for `EPOLLPRI`, which
@@ -160,6 +173,18 @@ impl Reactor {
         }
         *self.wake_later.borrow_mut() = wake_later;
         Ok(())
+    }
+
+    /// Marks this reactor as the one whose runtime runs on this thread, until the guard drops
+    /// (`Runtime::block_on` holds it): its sources may then wait for events.
+    pub(crate) fn enter(&self) -> Running<'_> {
+        self.running.set(true);
+        Running(self)
+    }
+
+    /// True while its runtime is inside `block_on`.
+    pub(crate) fn is_running(&self) -> bool {
+        self.running.get()
     }
 
     /// Registered sources: back to its earlier value once every I/O object created since has

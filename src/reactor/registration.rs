@@ -28,7 +28,7 @@ use super::Reactor;
 use super::interest::{Interest, Ready};
 use super::readiness::{CLOSED_BY_SHUTDOWN, Direction, ScheduledIo};
 use super::waiters::WaiterKey;
-use crate::{context, coop};
+use crate::coop;
 
 /// A source's place in the reactor.
 pub(crate) struct Registration {
@@ -49,18 +49,16 @@ fn runtime_gone() -> io::Error {
 }
 
 impl Registration {
-    /// Registers `source` with the current runtime's reactor.
-    fn new(source: &mut impl mio::event::Source) -> io::Result<Registration> {
-        let reactor = context::with_current(|handle| handle.reactor.clone()).ok_or_else(|| {
-            io::Error::other(
-                "evloop I/O objects must be created inside an evloop runtime (Runtime::block_on)",
-            )
-        })?;
+    /// Registers `source` with `reactor` (the current runtime's: the caller asks `context`).
+    fn new(
+        source: &mut impl mio::event::Source,
+        reactor: &Rc<Reactor>,
+    ) -> io::Result<Registration> {
         let (token, io) = reactor.register(source)?;
         Ok(Registration {
             io,
             token,
-            reactor: Rc::downgrade(&reactor),
+            reactor: Rc::downgrade(reactor),
         })
     }
 
@@ -162,10 +160,12 @@ impl Registration {
         result
     }
 
-    /// True if the runtime running on this thread is the one this source is registered with.
+    /// True if the runtime running on this thread is the one this source is registered with:
+    /// its reactor is inside `block_on` (runtimes do not nest, so no other one is).
     fn belongs_to_current_runtime(&self) -> bool {
-        context::with_current(|handle| Rc::as_ptr(&handle.reactor) == self.reactor.as_ptr())
-            .unwrap_or(false)
+        self.reactor
+            .upgrade()
+            .is_some_and(|reactor| reactor.is_running())
     }
 
     /// The last operation in `direction` returned `WouldBlock`.
@@ -264,8 +264,9 @@ pub(crate) struct PollEvented<S: mio::event::Source> {
 }
 
 impl<S: mio::event::Source> PollEvented<S> {
-    pub(crate) fn new(mut source: S) -> io::Result<Self> {
-        let registration = Registration::new(&mut source)?;
+    /// Registers `source` with `reactor`, which must be the current runtime's.
+    pub(crate) fn new(mut source: S, reactor: &Rc<Reactor>) -> io::Result<Self> {
+        let registration = Registration::new(&mut source, reactor)?;
         Ok(PollEvented {
             source,
             registration,

@@ -2,10 +2,11 @@
 //!
 //! One turn of the loop, in [`Runtime::block_on`], top to bottom:
 //!
-//! 1. **Run woken tasks**: pop keys off the run queue and poll each task once, at most
-//!    [`EVENT_INTERVAL`] polls per turn, each under a fresh cooperative budget. A poll that
-//!    spends its whole budget ends the step early: the task was always ready (it re-queued
-//!    itself), and I/O and timers must be looked at before it runs again.
+//! 1. **Run woken tasks**, the `block_on` future among them: pop keys off the run queue and
+//!    poll each task once, at most [`EVENT_INTERVAL`] polls per turn, each under a fresh
+//!    cooperative budget. A poll that spends its whole budget ends the step early: the task
+//!    was always ready (it re-queued itself), and I/O and timers must be looked at before it
+//!    runs again.
 //! 2. **Wait for I/O**: `epoll_wait` with a zero timeout if tasks are still queued, else until
 //!    the next timer deadline, else indefinitely. Ready sources wake their tasks.
 //! 3. **Fire timers**: read the clock once, fire every timer due by then.
@@ -13,28 +14,24 @@
 //!
 //! Nothing else queues a task: an idle runtime blocks in step 2 and uses no CPU.
 
-pub(crate) mod slow_poll;
-
 use std::fmt;
 use std::future::Future;
 use std::io;
 use std::panic::Location;
 use std::pin::pin;
 use std::rc::Rc;
-use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
-pub use self::slow_poll::{DEFAULT_SLOW_POLL_THRESHOLD, SlowPoll};
-use self::slow_poll::{Reporter, SlowPollDetector, report_to_stderr};
 use crate::blocking::BlockingPool;
 pub use crate::blocking::{DEFAULT_BLOCKING_KEEP_ALIVE, DEFAULT_MAX_BLOCKING_THREADS};
 use crate::context::{self, Handle};
 use crate::coop;
-use crate::executor::waker::MainWaker;
-use crate::executor::{Executor, JoinHandle, Next, TaskDescription};
-use crate::reactor::{DEFAULT_MAX_EVENTS, Reactor};
-use crate::time::driver::TimerDriver;
+pub use crate::executor::slow_poll::{DEFAULT_SLOW_POLL_THRESHOLD, SlowPoll};
+use crate::executor::slow_poll::{Reporter, SlowPollDetector, report_to_stderr};
+use crate::executor::{Executor, JoinHandle, Unpark};
+use crate::reactor::{DEFAULT_MAX_EVENTS, Reactor, Unparker};
+use crate::timer::TimerDriver;
 use crate::unwind::FirstPanic;
 
 /// Task polls per loop turn before the loop looks at I/O and timers again.
@@ -174,7 +171,7 @@ impl Builder {
 
     /// Creates the runtime: an epoll instance and an eventfd for cross-thread wakes.
     pub fn build(&self) -> io::Result<Runtime> {
-        let (reactor, unpark) = Reactor::new(self.max_io_events)?;
+        let (reactor, unparker) = Reactor::new(self.max_io_events)?;
         let slow_poll = self.slow_poll_threshold.map(|threshold| {
             let report = self
                 .slow_poll_reporter
@@ -183,9 +180,8 @@ impl Builder {
             SlowPollDetector::new(threshold, report)
         });
         Ok(Runtime {
-            slow_poll: slow_poll.clone(),
             handle: Handle {
-                executor: Rc::new(Executor::new(unpark, slow_poll)),
+                executor: Rc::new(Executor::new(Box::new(unparker), slow_poll)),
                 reactor: Rc::new(reactor),
                 timers: Rc::new(TimerDriver::new(Instant::now())),
                 blocking: Rc::new(BlockingPool::new(
@@ -234,8 +230,6 @@ impl Builder {
 /// future destructor goes to its `JoinHandle` as usual instead.
 pub struct Runtime {
     handle: Handle,
-    /// Times the `block_on` future's polls (the executor has its own copy for tasks).
-    slow_poll: Option<SlowPollDetector>,
     event_interval: u32,
     task_budget: u32,
 }
@@ -254,16 +248,11 @@ pub struct RuntimeMetrics {
     pub blocking_threads: usize,
 }
 
-/// Marks the `block_on` future complete however `block_on` ends, so its wakers turn into
-/// no-ops.
-struct MainTask {
-    sched: Arc<MainWaker>,
-    waker: Waker,
-}
-
-impl Drop for MainTask {
-    fn drop(&mut self) {
-        self.sched.state.complete();
+/// The executor interrupts the reactor's wait through the reactor's `mio::Waker`; the two
+/// never name each other, the runtime joins them here.
+impl Unpark for Unparker {
+    fn unpark(&self) {
+        Unparker::unpark(self);
     }
 }
 
@@ -283,57 +272,16 @@ impl Runtime {
     /// operating system fails the wait for I/O (`epoll_wait`), `block_on` panics with the error.
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        let caller = Location::caller();
         let _enter = context::enter(self.handle.clone());
+        let _running = self.handle.reactor.enter();
         let executor = &self.handle.executor;
         let mut future = pin!(future);
-        let main = {
-            let sched = executor.main_task();
-            let waker = Waker::from(sched.clone());
-            MainTask { sched, waker }
-        };
+        let mut main = executor.start_main(future.as_mut(), Location::caller());
         loop {
-            // 1. Run woken tasks.
-            for _ in 0..self.event_interval {
-                match executor.next_task(main.sched.key) {
-                    Next::Empty => break,
-                    Next::Task(key) => {
-                        let ((), spent) =
-                            coop::with_budget(self.task_budget, || executor.poll_task(key));
-                        if spent {
-                            // An always-ready task: I/O and timers go before its next poll.
-                            break;
-                        }
-                    }
-                    Next::Main => {
-                        main.sched.state.start_poll();
-                        let mut cx = Context::from_waker(&main.waker);
-                        let mut poll_main = || {
-                            coop::with_budget(self.task_budget, || future.as_mut().poll(&mut cx))
-                        };
-                        let ((polled, spent), slow) = match &self.slow_poll {
-                            None => (poll_main(), None),
-                            Some(detector) => detector.watch(poll_main),
-                        };
-                        if polled.is_pending() && main.sched.state.end_poll_pending() {
-                            executor.push_local(main.sched.key);
-                        }
-                        if let (Some(held), Some(detector)) = (slow, &self.slow_poll) {
-                            let main_task = TaskDescription {
-                                id: main.sched.id.0,
-                                name: Some("block_on".to_owned()),
-                                location: caller,
-                            };
-                            detector.report(main_task, held);
-                        }
-                        if let Poll::Ready(output) = polled {
-                            return output;
-                        }
-                        if spent {
-                            break;
-                        }
-                    }
-                }
+            // 1. Run woken tasks, the `block_on` future among them.
+            let polled = executor.run_woken(&mut main, self.event_interval, self.task_budget);
+            if let Poll::Ready(output) = polled {
+                return output;
             }
             // 2. Wait for I/O: not at all if tasks are queued, else until the next timer.
             let timeout = if executor.has_woken_tasks() {

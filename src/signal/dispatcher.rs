@@ -76,7 +76,7 @@ pub(super) fn current() -> io::Result<Rc<Dispatcher>> {
     let receiver = registry::receiver()?;
     let dispatcher = Rc::new(Dispatcher {
         reactor: Rc::downgrade(&reactor),
-        receiver: PollEvented::new(mio::net::UnixStream::from_std(receiver))?,
+        receiver: PollEvented::new(mio::net::UnixStream::from_std(receiver), &reactor)?,
         waker: Waker::from(Arc::new(WakeListeners)),
     });
     DISPATCHERS.with(|dispatchers| dispatchers.borrow_mut().push(dispatcher.clone()));

@@ -110,7 +110,9 @@ extern "C" fn on_signal(signo: c_int) {
     if fd >= 0 {
         // A full pipe (`EAGAIN`) loses only the byte: one is already waiting to be read, and
         // the flag above is what the reader goes by.
-        sys::write_byte_in_signal_handler(fd, signo as u8);
+        // SAFETY: `WRITE_FD` is set once, to the write end of the self-pipe, which is
+        // non-blocking and lives in `PIPE` until the process exits, never closed (invariant 3).
+        unsafe { sys::write_byte_in_signal_handler(fd, signo as u8) };
     }
 }
 

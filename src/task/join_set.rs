@@ -211,7 +211,7 @@ impl<T> JoinSet<T> {
             key: entry.key(),
             serial,
         };
-        let handle = crate::spawn(async move {
+        let handle = super::spawn(async move {
             // Dropped with this future, however the task ends (see the module docs).
             let _report = report;
             future.await

@@ -4,11 +4,12 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+mod blocking;
 mod builder;
 mod join_set;
 
+pub use self::blocking::spawn_blocking;
 pub use self::builder::Builder;
-pub use crate::blocking::spawn_blocking;
 pub use crate::executor::{JoinError, JoinHandle};
 pub use join_set::JoinSet;
 

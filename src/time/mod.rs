@@ -1,8 +1,8 @@
 //! Timers: [`sleep`], [`sleep_until`], [`timeout`] and [`interval`].
 //!
-//! Deadlines are kept in a hierarchical timing wheel (`wheel`) with a resolution of one
-//! millisecond. The wheel is a pure data structure: it never reads the clock; the runtime
-//! passes "now" in once per loop turn (`driver`).
+//! Deadlines are kept by the runtime's timer (`crate::timer`): a hierarchical timing wheel
+//! with a resolution of one millisecond. The wheel is a pure data structure: it never reads
+//! the clock; the runtime passes "now" in once per loop turn.
 //!
 //! # Guarantees
 //!
@@ -13,19 +13,12 @@
 //!   batches of at most `EVENT_INTERVAL` polls between two clock readings.
 //! - Dropping a [`Sleep`] removes its entry from the wheel (O(1)).
 
-pub(crate) mod driver;
 pub mod error;
 mod interval;
 mod sleep;
 mod timeout;
-pub(crate) mod wheel;
 
 pub use self::interval::{Interval, MissedTickBehavior, interval, interval_at};
 pub use self::sleep::{Sleep, sleep, sleep_until};
 pub use self::timeout::timeout;
 pub use std::time::{Duration, Instant};
-
-/// What "never" means for a deadline: a sleep of `Duration::MAX` is clamped to this far
-/// ahead, because `Instant` cannot represent every `Duration` past now. Thirty years outlives
-/// any process, and stays well inside the range of `Instant` on every platform.
-pub(crate) const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);

@@ -13,8 +13,8 @@ use std::rc::Rc;
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
-use super::driver::TimerDriver;
-use super::wheel::TimerKey;
+use crate::timer::wheel::TimerKey;
+use crate::timer::{FAR_FUTURE, TimerDriver};
 use crate::{context, coop};
 
 /// Waits until `duration` has elapsed.
@@ -53,7 +53,7 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 pub(crate) fn far_future_saturating(start: Instant, duration: Duration) -> Instant {
     start
         .checked_add(duration)
-        .unwrap_or_else(|| start.checked_add(super::FAR_FUTURE).unwrap_or(start))
+        .unwrap_or_else(|| start.checked_add(FAR_FUTURE).unwrap_or(start))
 }
 
 /// The future of [`sleep`] and [`sleep_until`].

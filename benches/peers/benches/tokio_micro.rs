@@ -64,8 +64,8 @@ const SPAWN_BATCH: u64 = 10_000;
 /// 10,000 joins; reported per task.
 ///
 /// tokio's fixed cost of a task: its cell allocation, the owned-tasks list, the run queue, one
-/// poll, the output hand-off and the joiner's wake. Compare with evloop's `spawn_join` (issue 3
-/// anchor for tokio: 420–690 ns).
+/// poll, the output hand-off and the joiner's wake. Compare with evloop's `spawn_join` (the
+/// reference range for tokio when the targets were set: 420–690 ns).
 fn spawn_join(c: &mut Criterion) {
     let rt = runtime();
     let mut handles = Vec::with_capacity(SPAWN_BATCH as usize);
@@ -95,7 +95,8 @@ fn spawn_join(c: &mut Criterion) {
 ///
 /// tokio's round trip for a task that wakes itself. Its `yield_now` defers the wake until the
 /// scheduler has polled the driver, so this includes tokio's zero-timeout driver polls as a busy
-/// loop pays them. Compare with evloop's `switch_yield` (issue 3 anchor for tokio: 230–300 ns).
+/// loop pays them. Compare with evloop's `switch_yield` (reference
+/// range for tokio when the targets were set: 230–300 ns).
 fn switch_yield(c: &mut Criterion) {
     let rt = runtime();
     c.bench_function("tokio_switch_yield", |b| {
@@ -305,7 +306,7 @@ async fn register_batch(
 ///
 /// `sleep` reads the clock to turn the duration into a deadline; `sleep_until` gets a
 /// precomputed deadline and shows the driver's share alone. Compare with evloop's
-/// `timer_register` (issue 3 anchor for tokio: 80–360 ns).
+/// `timer_register` (reference range for tokio when the targets were set: 80–360 ns).
 fn timer_register(c: &mut Criterion) {
     let rt = runtime();
     let durations = random_durations(0x5eed);
@@ -351,7 +352,7 @@ fn timer_register(c: &mut Criterion) {
 
 /// Timer cancel on tokio: drop a registered `Sleep` (random deadline 1–61 s ahead), which
 /// removes it from the time driver; reported per timer. Compare with evloop's `timer_cancel`
-/// (issue 3 anchor for tokio: 120–150 ns).
+/// (reference range for tokio when the targets were set: 120–150 ns).
 fn timer_cancel(c: &mut Criterion) {
     let rt = runtime();
     let durations = random_durations(0xca9ce1);
@@ -425,7 +426,7 @@ fn timers_fire(c: &mut Criterion) {
     group.finish();
 }
 
-/// The message size of issue 3's TCP benchmark.
+/// The message size of the TCP benchmark: 64 bytes, as in evloop's `benches/tcp.rs`.
 const MESSAGE: usize = 64;
 
 /// Binds a listener on loopback and spawns a task that echoes one connection, 64 bytes at a

@@ -13,6 +13,7 @@ use std::path::Path;
 use std::task::{Context, Poll};
 
 use super::{SocketAddr, socket_addr, with_std_view};
+use crate::context;
 use crate::reactor::{Direction, Interest, PollEvented, Ready};
 
 type StdDatagram = std::os::unix::net::UnixDatagram;
@@ -75,7 +76,7 @@ impl UnixDatagram {
 
     fn from_mio(socket: mio::net::UnixDatagram) -> io::Result<UnixDatagram> {
         Ok(UnixDatagram {
-            io: PollEvented::new(socket)?,
+            io: PollEvented::new(socket, &context::current_reactor()?)?,
         })
     }
 

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::task::{Context, Poll};
 
 use super::{SocketAddr, UnixStream, socket_addr};
+use crate::context;
 use crate::reactor::{Direction, Interest, PollEvented, Ready};
 
 /// A Unix-domain socket listening for stream connections.
@@ -83,7 +84,7 @@ impl UnixListener {
 
     fn from_mio(listener: mio::net::UnixListener) -> io::Result<UnixListener> {
         Ok(UnixListener {
-            io: PollEvented::new(listener)?,
+            io: PollEvented::new(listener, &context::current_reactor()?)?,
         })
     }
 

@@ -83,11 +83,31 @@ pub struct ReadHalf<'a>(&'a UnixStream);
 #[derive(Debug)]
 pub struct WriteHalf<'a>(&'a UnixStream);
 
-impl<'a> ReadHalf<'a> {
-    pub(crate) fn pair(stream: &'a UnixStream) -> (ReadHalf<'a>, WriteHalf<'a>) {
-        (ReadHalf(stream), WriteHalf(stream))
+/// The splitting methods live beside the halves they make, so that `stream.rs` need not know
+/// the halves (and the two files do not import each other).
+impl UnixStream {
+    /// Borrows the stream as a read half and a write half, usable from two futures at once.
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        (ReadHalf(self), WriteHalf(self))
     }
 
+    /// Splits the stream into owned halves that can move into two tasks. Dropping the write
+    /// half shuts down the write direction; [`OwnedReadHalf::reunite`] puts them back together.
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        let stream = Rc::new(self);
+        (
+            OwnedReadHalf {
+                stream: stream.clone(),
+            },
+            OwnedWriteHalf {
+                stream,
+                shutdown_on_drop: true,
+            },
+        )
+    }
+}
+
+impl ReadHalf<'_> {
     fn stream(&self) -> &UnixStream {
         self.0
     }
@@ -160,18 +180,6 @@ impl fmt::Display for ReuniteError {
 impl Error for ReuniteError {}
 
 impl OwnedReadHalf {
-    pub(crate) fn pair(stream: Rc<UnixStream>) -> (OwnedReadHalf, OwnedWriteHalf) {
-        (
-            OwnedReadHalf {
-                stream: stream.clone(),
-            },
-            OwnedWriteHalf {
-                stream,
-                shutdown_on_drop: true,
-            },
-        )
-    }
-
     fn stream(&self) -> &UnixStream {
         &self.stream
     }

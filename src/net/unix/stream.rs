@@ -6,11 +6,10 @@ use std::net::Shutdown;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 use std::pin::Pin;
-use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use super::split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 use super::{SocketAddr, UCred, socket_addr};
+use crate::context;
 use crate::io::{AsyncRead, AsyncWrite};
 use crate::reactor::{Direction, Interest, PollEvented, Ready};
 
@@ -83,7 +82,7 @@ impl UnixStream {
 
     pub(crate) fn from_mio(stream: mio::net::UnixStream) -> io::Result<UnixStream> {
         Ok(UnixStream {
-            io: PollEvented::new(stream)?,
+            io: PollEvented::new(stream, &context::current_reactor()?)?,
         })
     }
 
@@ -175,17 +174,6 @@ impl UnixStream {
         self.io
             .registration()
             .poll_ready(cx, Direction::Write, None)
-    }
-
-    /// Borrows the stream as a read half and a write half, usable from two futures at once.
-    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
-        ReadHalf::pair(self)
-    }
-
-    /// Splits the stream into owned halves that can move into two tasks. Dropping the write
-    /// half shuts down the write direction; [`OwnedReadHalf::reunite`] puts them back together.
-    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
-        OwnedReadHalf::pair(Rc::new(self))
     }
 
     /// `poll_read` through a shared reference (the halves share one stream). A Unix stream

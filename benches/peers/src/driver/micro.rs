@@ -1,5 +1,5 @@
-//! The micro-benchmark table: evloop's criterion figures beside tokio's and issue 3's
-//! targets, read from what `cargo bench` left behind.
+//! The micro-benchmark table: evloop's criterion figures beside tokio's and the
+//! project's performance targets, read from what `cargo bench` left behind.
 //!
 //! Criterion writes each benchmark's statistics to `<criterion dir>/<id>/new/estimates.json`
 //! (a group's `group/function` id is two directories). The table takes `mean.point_estimate`:

@@ -8,7 +8,7 @@
 //! - [`load`]: one run of `echo-client` against one server, with the server sampled;
 //! - [`matrix`]: every cell, every server, every round, alternating, and the kept rounds;
 //! - [`idle`]: resident memory per idle connection;
-//! - [`targets`]: issue 3's targets, pass or fail;
+//! - [`targets`]: the project's performance targets, pass or fail;
 //! - [`machine`]: the machine's description;
 //! - [`report`] and [`svg`]: CSV, markdown and charts;
 //! - [`micro`]: the criterion micro-benchmark table;

@@ -349,7 +349,7 @@ pub fn udp_line(udp: &Result<UdpRate, String>) -> String {
 
 /// The targets as a markdown section (also printed at the end of a run).
 pub fn targets_markdown(checks: &[Check]) -> String {
-    let mut md = String::from("## Targets (issue 3)\n\n");
+    let mut md = String::from("## Targets\n\n");
     md.push_str("| target | where | figures | verdict |\n|---|---|---|---|\n");
     for check in checks {
         let _ = writeln!(

@@ -23,6 +23,11 @@ use super::wheel::{TimerKey, Wheel};
 /// wheel would only add cascades, and network timeouts rarely need finer.
 const NANOS_PER_TICK: u128 = 1_000_000;
 
+/// What "never" means for a deadline: a sleep of `Duration::MAX` is clamped to this far
+/// ahead, because `Instant` cannot represent every `Duration` past now. Thirty years outlives
+/// any process, and stays well inside the range of `Instant` on every platform.
+pub(crate) const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
+
 /// Borrow rule: `wheel` is borrowed only briefly, never while a waker is cloned, woken or
 /// dropped (invariant 3).
 pub(crate) struct TimerDriver {
@@ -55,7 +60,7 @@ impl TimerDriver {
     fn tick_instant(&self, tick: u64) -> Instant {
         self.start
             .checked_add(Duration::from_millis(tick))
-            .unwrap_or_else(|| self.start + super::FAR_FUTURE)
+            .unwrap_or_else(|| self.start + FAR_FUTURE)
     }
 
     /// Inserts a timer for `deadline`, or returns `None` if the wheel has already passed it

@@ -4,6 +4,9 @@
 //! computation) stalls every other task, timer and socket, silently. The detector times each
 //! poll and reports the ones longer than a threshold, with the task's name and spawn site.
 //!
+//! It lives in the executor, which calls it around every poll (the `block_on` future's
+//! included), and it is the executor's only contact with the clock.
+//!
 //! # Invariants
 //!
 //! 1. It reads the clock twice per poll, and only when enabled: off, it costs one branch.
@@ -17,7 +20,14 @@ use std::panic::Location;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use crate::executor::TaskDescription;
+/// A task's identity as reported to users.
+#[derive(Debug, Clone)]
+pub(crate) struct TaskDescription {
+    pub(crate) id: u64,
+    pub(crate) name: Option<String>,
+    /// The spawn site (where `block_on` was called, for its future).
+    pub(crate) location: &'static Location<'static>,
+}
 
 /// The threshold the detector uses in debug builds when none is set, as asyncio's debug mode
 /// does: a poll that takes 100 ms is a bug in an event loop (it delays every other task by as
