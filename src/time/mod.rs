@@ -1,4 +1,4 @@
-//! Timers: [`sleep`], [`sleep_until`], [`timeout`] and [`interval`].
+//! Timers: [`sleep`], [`sleep_until`], [`timeout`], [`timeout_at`] and [`interval`].
 //!
 //! Deadlines are kept in a hierarchical timing wheel (`wheel`) with a resolution of one
 //! millisecond. The wheel is a pure data structure: it never reads the clock; the runtime
@@ -22,7 +22,7 @@ pub(crate) mod wheel;
 
 pub use self::interval::{Interval, MissedTickBehavior, interval, interval_at};
 pub use self::sleep::{Sleep, sleep, sleep_until};
-pub use self::timeout::timeout;
+pub use self::timeout::{timeout, timeout_at};
 pub use std::time::{Duration, Instant};
 
 /// What "never" means for a deadline: a sleep of `Duration::MAX` is clamped to this far

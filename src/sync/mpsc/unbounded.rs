@@ -115,6 +115,38 @@ impl<T> UnboundedReceiver<T> {
         self.chan.poll_recv(cx)
     }
 
+    /// Receives up to `limit` values at once, appending them to `buffer`; `0` means the
+    /// channel is finished (or `limit` was 0). See
+    /// [`Receiver::recv_many`](super::Receiver::recv_many).
+    ///
+    /// ```
+    /// use evloop::sync::mpsc;
+    ///
+    /// let rt = evloop::Runtime::new()?;
+    /// rt.block_on(async {
+    ///     let (tx, mut rx) = mpsc::unbounded_channel();
+    ///     tx.send('a').unwrap();
+    ///     tx.send('b').unwrap();
+    ///     let mut batch = Vec::new();
+    ///     assert_eq!(rx.recv_many(&mut batch, 10).await, 2);
+    ///     assert_eq!(batch, ['a', 'b']);
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub async fn recv_many(&mut self, buffer: &mut Vec<T>, limit: usize) -> usize {
+        poll_fn(|cx| self.chan.poll_recv_many(cx, buffer, limit)).await
+    }
+
+    /// Polls for up to `limit` values (see [`recv_many`](Self::recv_many)).
+    pub fn poll_recv_many(
+        &mut self,
+        cx: &mut Context<'_>,
+        buffer: &mut Vec<T>,
+        limit: usize,
+    ) -> Poll<usize> {
+        self.chan.poll_recv_many(cx, buffer, limit)
+    }
+
     /// Takes the next value if one is buffered, without waiting.
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
         self.chan.try_recv()
