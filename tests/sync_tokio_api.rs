@@ -1,8 +1,9 @@
 //! `evloop::sync`'s tokio-shaped types inside a running runtime: `Mutex`, `RwLock`, `watch`,
-//! `broadcast`, `Barrier` and mpsc reservations (`reserve`, `send_timeout`) between spawned tasks, cancellation by `abort`, and the
-//! cooperative budget (a task looping over an always-ready lock or channel still lets its
-//! neighbours run). The shapes follow tokio's own tests for these types. No timing
-//! assertions: tasks are sequenced with `settle` (yield until everything woken has run).
+//! `broadcast`, `Barrier` and mpsc reservations (`reserve`, `send_timeout`) between spawned
+//! tasks, cancellation by `abort`, and the cooperative budget (a task looping over an
+//! always-ready lock or channel still lets its neighbours run). The shapes follow tokio's own
+//! tests for these types. No timing assertions: tasks are sequenced with `settle` (yield until
+//! everything woken has run).
 
 #[path = "support/counters.rs"]
 mod counters;
