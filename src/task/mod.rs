@@ -79,7 +79,7 @@ impl Future for YieldNow {
     }
 }
 
-/// Spends one unit of the task's cooperative budget ([`coop`](crate::coop)), yielding first
+/// Spends one unit of the task's cooperative budget ([`coop`] module), yielding first
 /// if the budget is spent. Call it in a loop that does work without awaiting any evloop
 /// future (parsing a buffer, a CPU-bound step), so that the loop gives the runtime its turn
 /// as evloop's own operations do. Unlike [`yield_now`], it yields only once every
