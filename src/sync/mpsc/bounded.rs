@@ -282,6 +282,24 @@ impl<T> Sender<T> {
     pub fn same_channel(&self, other: &Sender<T>) -> bool {
         Rc::ptr_eq(&self.chan, &other.chan)
     }
+
+    /// A [`WeakSender`] of this channel: a handle that does not keep it open.
+    pub fn downgrade(&self) -> WeakSender<T> {
+        self.chan.add_weak_sender();
+        WeakSender {
+            chan: self.chan.clone(),
+        }
+    }
+
+    /// Live (strong) senders of this channel, this one included.
+    pub fn strong_count(&self) -> usize {
+        self.chan.senders()
+    }
+
+    /// Live weak senders of this channel.
+    pub fn weak_count(&self) -> usize {
+        self.chan.weak_senders()
+    }
 }
 
 impl<T> Clone for Sender<T> {
@@ -425,6 +443,16 @@ impl<T> Receiver<T> {
     /// Free slots right now (see [`Sender::capacity`]).
     pub fn capacity(&self) -> usize {
         self.chan.slots().available_permits()
+    }
+
+    /// Live (strong) senders of this channel.
+    pub fn sender_strong_count(&self) -> usize {
+        self.chan.senders()
+    }
+
+    /// Live weak senders of this channel.
+    pub fn sender_weak_count(&self) -> usize {
+        self.chan.weak_senders()
     }
 
     /// The capacity the channel was created with.
@@ -576,5 +604,68 @@ impl<T> Drop for OwnedPermit<T> {
 impl<T> fmt::Debug for OwnedPermit<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("mpsc::OwnedPermit").finish_non_exhaustive()
+    }
+}
+
+/// A sender handle that does not keep the channel open: [`upgrade`](WeakSender::upgrade) gives
+/// a [`Sender`] while at least one still lives, and `None` once all are gone (the receiver
+/// has then seen, or will see, the end of the stream). From [`Sender::downgrade`]; use it
+/// for a task that sends only as long as someone else keeps the channel alive.
+///
+/// ```
+/// use evloop::sync::mpsc;
+///
+/// let (tx, mut rx) = mpsc::channel::<u8>(1);
+/// let weak = tx.downgrade();
+/// weak.upgrade().unwrap().try_send(1).unwrap();
+/// assert_eq!(rx.try_recv(), Ok(1));
+/// drop(tx);
+/// assert!(weak.upgrade().is_none());
+/// assert!(rx.is_closed()); // the weak handle did not keep the channel open
+/// ```
+pub struct WeakSender<T> {
+    chan: Rc<Chan<T>>,
+}
+
+impl<T> WeakSender<T> {
+    /// A new sender, or `None` if every sender was dropped.
+    pub fn upgrade(&self) -> Option<Sender<T>> {
+        self.chan.try_add_sender().then(|| Sender {
+            chan: self.chan.clone(),
+        })
+    }
+
+    /// Live (strong) senders of this channel.
+    pub fn strong_count(&self) -> usize {
+        self.chan.senders()
+    }
+
+    /// Live weak senders of this channel.
+    pub fn weak_count(&self) -> usize {
+        self.chan.weak_senders()
+    }
+}
+
+impl<T> Clone for WeakSender<T> {
+    fn clone(&self) -> Self {
+        self.chan.add_weak_sender();
+        WeakSender {
+            chan: self.chan.clone(),
+        }
+    }
+}
+
+impl<T> Drop for WeakSender<T> {
+    fn drop(&mut self) {
+        self.chan.drop_weak_sender();
+    }
+}
+
+impl<T> fmt::Debug for WeakSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("mpsc::WeakSender")
+            .field("strong", &self.chan.senders())
+            .field("weak", &self.chan.weak_senders())
+            .finish()
     }
 }

@@ -24,6 +24,8 @@
 //! 4. When the receiver drops, the buffer is drained and each value dropped outside the
 //!    `RefCell` borrow (a value's destructor may touch this channel, e.g. drop a `Sender`).
 //!    Every value is dropped even if a destructor panics; the first panic then propagates.
+//! 5. `senders` never rises from zero: a weak sender upgrades only while a sender lives, so
+//!    once the receiver has seen the end of the stream it stays ended.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -45,6 +47,8 @@ pub(super) struct Chan<T> {
     rx_waker: Cell<Option<Waker>>,
     /// Live sender handles; the receiver sees the end of the stream when this reaches zero.
     senders: Cell<usize>,
+    /// Live weak sender handles: they do not keep the channel open (invariant 5).
+    weak_senders: Cell<usize>,
     /// Set by `close` or the receiver's drop (invariant 2).
     receiver_closed: Cell<bool>,
     /// Set by the receiver's drop: a permit's value is dropped instead of buffered.
@@ -65,6 +69,7 @@ impl<T> Chan<T> {
             capacity: capacity.unwrap_or(usize::MAX),
             rx_waker: Cell::new(None),
             senders: Cell::new(1),
+            weak_senders: Cell::new(0),
             receiver_closed: Cell::new(false),
             receiver_dropped: Cell::new(false),
             reserved: Cell::new(0),
@@ -182,6 +187,27 @@ impl<T> Chan<T> {
 
     pub(super) fn add_sender(&self) {
         self.senders.set(self.senders.get() + 1);
+    }
+
+    /// A weak sender's upgrade: a new sender, unless every sender is gone (invariant 5).
+    pub(super) fn try_add_sender(&self) -> bool {
+        if self.senders.get() == 0 {
+            return false;
+        }
+        self.add_sender();
+        true
+    }
+
+    pub(super) fn add_weak_sender(&self) {
+        self.weak_senders.set(self.weak_senders.get() + 1);
+    }
+
+    pub(super) fn drop_weak_sender(&self) {
+        self.weak_senders.set(self.weak_senders.get() - 1);
+    }
+
+    pub(super) fn weak_senders(&self) -> usize {
+        self.weak_senders.get()
     }
 
     /// Called by each sender's drop; the last one wakes the receiver to see the end.

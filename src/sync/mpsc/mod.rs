@@ -37,5 +37,5 @@ mod chan;
 pub mod error;
 mod unbounded;
 
-pub use bounded::{OwnedPermit, Permit, PermitIterator, Receiver, Sender, channel};
-pub use unbounded::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+pub use bounded::{OwnedPermit, Permit, PermitIterator, Receiver, Sender, WeakSender, channel};
+pub use unbounded::{UnboundedReceiver, UnboundedSender, WeakUnboundedSender, unbounded_channel};
