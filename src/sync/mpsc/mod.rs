@@ -9,6 +9,10 @@
 //! - [`unbounded_channel`]: [`UnboundedSender::send`] never waits (and never fails for lack of
 //!   room).
 //!
+//! A sender's [`downgrade`](Sender::downgrade) gives a [`WeakSender`] (or
+//! [`WeakUnboundedSender`]), which does not keep the channel open and upgrades back to a sender
+//! only while one still lives.
+//!
 //! Values arrive in the order they were sent (per channel, across all senders, in the order
 //! their sends completed). `recv` returns `None` once the buffer is drained and every sender
 //! is gone or the receiver was closed. When the receiver drops, the values still buffered are
