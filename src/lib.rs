@@ -57,6 +57,11 @@
 //!
 //! Only wakers cross threads: everything else is `!Send` and lives on the runtime's thread,
 //! which is why futures given to [`spawn`] need not be `Send`.
+//!
+//! # Optional features
+//!
+//! - `stream`: `futures_core::Stream` for the mpsc receivers, `time::Interval`,
+//!   `task::JoinSet` and `signal::unix::Signal` (adds the `futures-core` dependency).
 
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
@@ -74,6 +79,8 @@ pub mod net;
 mod reactor;
 pub mod runtime;
 pub mod signal;
+#[cfg(feature = "stream")]
+mod stream;
 pub mod sync;
 mod sys;
 pub mod task;

@@ -233,3 +233,63 @@ fn join_next_on_an_empty_set_lets_yield_now_win() {
         "join_next on an empty set never yielded"
     );
 }
+
+#[test]
+fn a_loop_of_consume_budget_lets_yield_now_win() {
+    let (winner, spent) = rt().block_on(async {
+        let spent = Cell::new(0);
+        let winner = race(async {
+            for _ in 0..BOUND {
+                evloop::task::consume_budget().await;
+                spent.set(spent.get() + 1);
+            }
+        })
+        .await;
+        (winner, spent.get())
+    });
+    assert_eq!(winner, Winner::YieldNow, "consume_budget never yielded");
+    // `yield_now` needs two polls of the task; each poll the loop runs one whole budget,
+    // no less (it yields only when the budget is spent) and no more.
+    assert_eq!(
+        spent,
+        2 * BUDGET as usize,
+        "one unit per call, a yield per spent budget"
+    );
+}
+
+#[test]
+fn unconstrained_runs_its_future_without_budget_yields() {
+    let winner = rt().block_on(race(evloop::task::unconstrained(async {
+        let (tx, mut rx) = mpsc::channel(1);
+        for i in 0..BOUND {
+            tx.send(i).await.unwrap();
+            assert_eq!(rx.recv().await, Some(i));
+            evloop::task::consume_budget().await;
+        }
+    })));
+    assert_eq!(
+        winner,
+        Winner::Busy,
+        "the unconstrained loop was made to yield"
+    );
+}
+
+#[test]
+fn the_budget_applies_again_after_an_unconstrained_future() {
+    let winner = rt().block_on(race(async {
+        evloop::task::unconstrained(async {
+            for _ in 0..BOUND {
+                evloop::task::consume_budget().await;
+            }
+        })
+        .await;
+        for _ in 0..BOUND {
+            evloop::task::consume_budget().await;
+        }
+    }));
+    assert_eq!(
+        winner,
+        Winner::YieldNow,
+        "the task's budget was not restored after unconstrained"
+    );
+}

@@ -1,8 +1,9 @@
 //! `evloop::sync`'s tokio-shaped types inside a running runtime: `Mutex`, `RwLock`, `watch`,
-//! `broadcast` and `Barrier` between spawned tasks, cancellation by `abort`, and the
-//! cooperative budget (a task looping over an always-ready lock or channel still lets its
-//! neighbours run). The shapes follow tokio's own tests for these types. No timing
-//! assertions: tasks are sequenced with `settle` (yield until everything woken has run).
+//! `broadcast`, `Barrier` and mpsc reservations (`reserve`, `send_timeout`) between spawned
+//! tasks, cancellation by `abort`, and the cooperative budget (a task looping over an
+//! always-ready lock or channel still lets its neighbours run). The shapes follow tokio's own
+//! tests for these types. No timing assertions: tasks are sequenced with `settle` (yield until
+//! everything woken has run).
 
 #[path = "support/counters.rs"]
 mod counters;
@@ -14,7 +15,8 @@ use std::time::Duration;
 
 use counters::settle;
 use evloop::sync::broadcast::error::RecvError as BroadcastRecvError;
-use evloop::sync::{Barrier, Mutex, RwLock, broadcast, watch};
+use evloop::sync::mpsc::error::SendTimeoutError;
+use evloop::sync::{Barrier, Mutex, Notify, RwLock, broadcast, mpsc, watch};
 use support::{rt, with_deadline};
 
 /// Hang guard for every test body: far more than any of them needs.
@@ -63,6 +65,83 @@ fn an_aborted_task_that_was_handed_the_lock_passes_it_on() {
         assert!(first.await.unwrap_err().is_cancelled());
         second.await.unwrap();
         assert_eq!(*mutex.lock().await, 1);
+    }));
+}
+
+// ---- mpsc reservations -------------------------------------------------------------------------
+
+#[test]
+fn send_timeout_gives_the_value_back_when_no_slot_frees_in_time() {
+    rt().block_on(with_deadline(LIMIT, "send_timeout", async {
+        let (tx, mut rx) = mpsc::channel(1);
+        tx.send(String::from("first")).await.unwrap();
+        let full = tx
+            .send_timeout(String::from("late"), Duration::from_millis(5))
+            .await;
+        match full {
+            Err(SendTimeoutError::Timeout(value)) => assert_eq!(value, "late"),
+            other => panic!("expected a timeout, got {other:?}"),
+        }
+        // A receiver that frees the slot in time lets it through.
+        let receiver = evloop::spawn(async move {
+            let first = rx.recv().await;
+            let second = rx.recv().await;
+            (first, second, rx)
+        });
+        tx.send_timeout(String::from("second"), LIMIT)
+            .await
+            .unwrap();
+        let (first, second, mut rx) = receiver.await.unwrap();
+        assert_eq!(
+            (first.as_deref(), second.as_deref()),
+            (Some("first"), Some("second"))
+        );
+        rx.close();
+        let closed = tx.send_timeout(String::from("closed"), LIMIT).await;
+        assert!(matches!(closed, Err(SendTimeoutError::Closed(value)) if value == "closed"));
+    }));
+}
+
+#[test]
+fn an_aborted_task_that_was_granted_a_reservation_passes_the_slot_on() {
+    rt().block_on(with_deadline(LIMIT, "reserve abort", async {
+        let (tx, mut rx) = mpsc::channel(1);
+        tx.send(0).await.unwrap();
+        let spawn_reserver = |tx: mpsc::Sender<i32>, value| {
+            evloop::spawn(async move {
+                tx.reserve().await.unwrap().send(value);
+            })
+        };
+        let first = spawn_reserver(tx.clone(), 1);
+        let second = spawn_reserver(tx.clone(), 2);
+        settle(2).await; // both wait for the slot, `first` at the head
+        assert_eq!(rx.recv().await, Some(0)); // grants the slot to `first`...
+        first.abort(); // ...which is cancelled before it runs
+        assert!(first.await.unwrap_err().is_cancelled());
+        second.await.unwrap();
+        assert_eq!(rx.recv().await, Some(2));
+    }));
+}
+
+#[test]
+fn an_owned_permit_moves_into_another_task_which_sends_with_it() {
+    rt().block_on(with_deadline(LIMIT, "owned permit", async {
+        let (tx, mut rx) = mpsc::channel(1);
+        let permit = tx.reserve_owned().await.unwrap();
+        let ready = Rc::new(Notify::new());
+        let producer = evloop::spawn({
+            let ready = ready.clone();
+            async move {
+                ready.notified().await;
+                permit.send("produced")
+            }
+        });
+        settle(1).await;
+        assert!(rx.try_recv().is_err(), "nothing sent yet");
+        ready.notify_one();
+        assert_eq!(rx.recv().await, Some("produced"));
+        let tx = producer.await.unwrap();
+        assert_eq!(tx.capacity(), 1);
     }));
 }
 

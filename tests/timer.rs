@@ -477,3 +477,58 @@ fn a_waker_dropped_by_the_wheel_may_drop_a_sleep() {
         );
     });
 }
+
+/// An interval of an hour: after its first tick, only a reset makes it tick within a test.
+fn hourly() -> evloop::time::Interval {
+    interval(Duration::from_secs(3600))
+}
+
+/// True if `ticker` does not tick within a few milliseconds (its next tick is far away).
+async fn quiet(ticker: &mut evloop::time::Interval) -> bool {
+    timeout(ms(5), ticker.tick()).await.is_err()
+}
+
+#[test]
+fn interval_reset_immediately_ticks_now_then_a_period_later() {
+    runtime().block_on(async {
+        let mut ticker = hourly();
+        ticker.tick().await;
+        assert!(quiet(&mut ticker).await);
+        let before = Instant::now();
+        ticker.reset_immediately();
+        let tick = timeout(Duration::from_secs(30), ticker.tick())
+            .await
+            .expect("reset_immediately ticks at once");
+        assert!(
+            tick >= before,
+            "scheduled from the reset, not from the start"
+        );
+        assert!(quiet(&mut ticker).await, "the next tick is a period later");
+    });
+}
+
+#[test]
+fn interval_reset_after_and_reset_at_move_the_next_tick() {
+    runtime().block_on(async {
+        let mut ticker = hourly();
+        ticker.tick().await;
+        let before = Instant::now();
+        ticker.reset_after(ms(10));
+        let tick = timeout(Duration::from_secs(30), ticker.tick())
+            .await
+            .unwrap();
+        assert!(tick >= before + ms(10), "never before the reset's delay");
+        assert!(Instant::now() >= tick);
+
+        let deadline = Instant::now() + ms(3);
+        ticker.reset_at(deadline);
+        assert_eq!(
+            timeout(Duration::from_secs(30), ticker.tick()).await,
+            Ok(deadline)
+        );
+        assert!(
+            quiet(&mut ticker).await,
+            "then one period after the deadline"
+        );
+    });
+}

@@ -16,7 +16,7 @@
 //! | type | thread-safety |
 //! |---|---|
 //! | [`oneshot::Sender`], [`oneshot::Receiver`] | local (`!Send`, `!Sync`: they hold an `Rc`) |
-//! | [`mpsc::Sender`], [`mpsc::Receiver`], [`mpsc::UnboundedSender`], [`mpsc::UnboundedReceiver`] | local (`!Send`, `!Sync`) |
+//! | [`mpsc::Sender`], [`mpsc::Receiver`], [`mpsc::UnboundedSender`], [`mpsc::UnboundedReceiver`], their weak senders and permits | local (`!Send`, `!Sync`) |
 //! | [`Semaphore`], [`Notify`] | local: `!Sync`, so tasks share them through an `Rc` (`Rc<Semaphore>` is `!Send`); a fresh one may be moved to another thread before anyone waits on it |
 //! | [`SemaphorePermit`], [`OwnedSemaphorePermit`], the futures | local (`!Send`) |
 //! | [`Mutex`], [`RwLock`], [`Barrier`] | local: `!Sync`, shared through an `Rc`, like [`Semaphore`] |

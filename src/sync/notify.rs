@@ -7,11 +7,12 @@
 //! # Invariants
 //!
 //! 1. `notify_one` serves exactly one party: the oldest linked waiter, or (if none) the stored
-//!    permit, which holds at most one notification however many calls arrive.
+//!    permit, which holds at most one notification however many calls arrive. `notify_last`
+//!    is the same with the newest linked waiter.
 //! 2. A waiter is served at most once: serving unlinks it, and only linked waiters are served.
-//! 3. A waiter served by `notify_one` that is dropped before it returns `Ready` passes the
-//!    notification on (to the next waiter, or to the permit), so a cancelled `notified()`
-//!    never swallows a `notify_one`. A waiter served by `notify_waiters` passes nothing on:
+//! 3. A waiter served by `notify_one` (or `notify_last`) that is dropped before it returns
+//!    `Ready` passes the notification on the same way (to the next oldest, or newest, waiter,
+//!    or to the permit), so a cancelled `notified()` never swallows a notification. A waiter served by `notify_waiters` passes nothing on:
 //!    that call wakes whoever waits at that moment and stores nothing.
 //! 4. A `Notified` created before a `notify_waiters` call completes at its first poll even if
 //!    it was not yet waiting (it remembers the epoch at creation), so "create the future, check
@@ -83,7 +84,11 @@ struct Waiter {
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Notification {
+    /// `notify_one`: passed on to the oldest waiter if dropped unconsumed.
     One,
+    /// `notify_last`: passed on to the newest waiter if dropped unconsumed.
+    Last,
+    /// `notify_waiters`: passed on to nobody.
     All,
 }
 
@@ -131,12 +136,44 @@ impl Notify {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn notify_one(&self) {
+        self.notify_single(Notification::One);
+    }
+
+    /// Like [`notify_one`](Notify::notify_one), but wakes the *newest* waiting [`Notified`]
+    /// (last in, first out); if none waits, stores the permit just as `notify_one` does.
+    ///
+    /// ```
+    /// use std::pin::pin;
+    /// use std::task::{Context, Waker};
+    /// use std::future::Future;
+    /// use evloop::sync::Notify;
+    ///
+    /// let notify = Notify::new();
+    /// let mut first = pin!(notify.notified());
+    /// let mut second = pin!(notify.notified());
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// assert!(first.as_mut().poll(&mut cx).is_pending());
+    /// assert!(second.as_mut().poll(&mut cx).is_pending());
+    /// notify.notify_last();
+    /// assert!(second.as_mut().poll(&mut cx).is_ready());
+    /// assert!(first.as_mut().poll(&mut cx).is_pending());
+    /// ```
+    pub fn notify_last(&self) {
+        self.notify_single(Notification::Last);
+    }
+
+    /// Serves one waiter, the oldest (`One`) or the newest (`Last`), or stores the permit.
+    fn notify_single(&self, how: Notification) {
         let waker = {
             let mut state = self.state.borrow_mut();
-            match state.waiters.pop_front() {
+            let chosen = match how {
+                Notification::Last => state.waiters.pop_back(),
+                _ => state.waiters.pop_front(),
+            };
+            match chosen {
                 Some(key) => {
                     let waiter = state.waiters.get_mut(key);
-                    waiter.served = Some(Notification::One);
+                    waiter.served = Some(how);
                     waiter.waker.take()
                 }
                 None => {
@@ -246,6 +283,50 @@ enum Stage {
     Done,
 }
 
+impl Notified<'_> {
+    /// Takes this future's place in the queue without polling it, so a
+    /// [`notify_one`](Notify::notify_one) from now on can choose it; polling does this too, so
+    /// `enable` is for code that must register before its first poll. Returns true if the
+    /// future is already notified: a stored permit was consumed, a
+    /// [`notify_waiters`](Notify::notify_waiters) call came after its creation, or it was
+    /// enabled before and has been chosen since. The next poll then completes at once.
+    ///
+    /// No waker is stored: whoever needs to be woken must still poll the future.
+    ///
+    /// ```
+    /// use std::pin::pin;
+    /// use evloop::sync::Notify;
+    ///
+    /// let notify = Notify::new();
+    /// let mut notified = pin!(notify.notified());
+    /// assert!(!notified.as_mut().enable()); // queued, not notified yet
+    /// notify.notify_one(); // chooses the enabled future instead of storing a permit
+    /// assert!(notified.as_mut().enable());
+    /// ```
+    pub fn enable(self: Pin<&mut Self>) -> bool {
+        let this = self.get_mut();
+        let mut state = this.notify.state.borrow_mut();
+        match this.stage {
+            Stage::Init => {
+                if state.epoch != this.epoch || std::mem::take(&mut state.permit) {
+                    this.stage = Stage::Done;
+                    return true;
+                }
+                let epoch = state.epoch;
+                let key = state.waiters.push_back(Waiter {
+                    waker: None,
+                    served: None,
+                    epoch,
+                });
+                this.stage = Stage::Waiting(key);
+                false
+            }
+            Stage::Waiting(key) => state.waiters.get(key).served.is_some(),
+            Stage::Done => true,
+        }
+    }
+}
+
 impl Future for Notified<'_> {
     type Output = ();
 
@@ -299,9 +380,10 @@ impl Drop for Notified<'_> {
             return;
         };
         let waiter = self.notify.state.borrow_mut().waiters.remove(key);
-        // Invariant 3: a notify_one that chose this waiter goes to the next one.
-        if waiter.served == Some(Notification::One) {
-            self.notify.notify_one();
+        // Invariant 3: a notify_one or notify_last that chose this waiter goes to the next one.
+        match waiter.served {
+            Some(how @ (Notification::One | Notification::Last)) => self.notify.notify_single(how),
+            Some(Notification::All) | None => {}
         }
     }
 }

@@ -100,7 +100,10 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
         Sender {
             inner: inner.clone(),
         },
-        Receiver { inner },
+        Receiver {
+            inner,
+            terminated: false,
+        },
     )
 }
 
@@ -219,6 +222,8 @@ impl<T> fmt::Debug for Sender<T> {
 /// again gives `RecvError`.
 pub struct Receiver<T> {
     inner: Rc<Inner<T>>,
+    /// Set once an await returned `Ready`, or `try_recv` returned the value or `Closed`.
+    terminated: bool,
 }
 
 impl<T> Receiver<T> {
@@ -250,15 +255,57 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.try_recv(), Ok(5));
     /// ```
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        match self.inner.value.take() {
+        let result = match self.inner.value.take() {
             Some(value) => Ok(value),
-            None if self.is_terminated() => Err(TryRecvError::Closed),
-            None => Err(TryRecvError::Empty),
-        }
+            None if self.nothing_can_arrive() => Err(TryRecvError::Closed),
+            None => return Err(TryRecvError::Empty),
+        };
+        self.terminated = true;
+        result
+    }
+
+    /// True once this receiver has produced its outcome: an await returned (the value or
+    /// [`RecvError`]), or [`try_recv`](Self::try_recv) returned the value or `Closed`. A
+    /// terminated receiver has nothing more to give; a `select!` loop uses this to stop
+    /// polling it.
+    ///
+    /// ```
+    /// use evloop::sync::oneshot;
+    ///
+    /// let (tx, mut rx) = oneshot::channel();
+    /// assert!(!rx.is_terminated());
+    /// tx.send(1).unwrap();
+    /// assert!(!rx.is_terminated()); // the value is there but not yet taken
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// assert!(rx.is_terminated());
+    /// ```
+    pub fn is_terminated(&self) -> bool {
+        self.terminated
+    }
+
+    /// True if no value is waiting to be received right now: none was sent yet, it was already
+    /// taken, or none will come.
+    ///
+    /// ```
+    /// use evloop::sync::oneshot;
+    ///
+    /// let (tx, mut rx) = oneshot::channel();
+    /// assert!(rx.is_empty());
+    /// tx.send("x").unwrap();
+    /// assert!(!rx.is_empty());
+    /// rx.try_recv().unwrap();
+    /// assert!(rx.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        // `Cell<Option<T>>` has no peek for a `T` that is not `Copy`: take and put back.
+        let value = self.inner.value.take();
+        let empty = value.is_none();
+        self.inner.value.set(value);
+        empty
     }
 
     /// No value is waiting and none can arrive any more.
-    fn is_terminated(&self) -> bool {
+    fn nothing_can_arrive(&self) -> bool {
         self.inner.sender_gone.get() || self.inner.receiver_closed.get()
     }
 }
@@ -267,15 +314,17 @@ impl<T> Future for Receiver<T> {
     type Output = Result<T, RecvError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
         let coop = std::task::ready!(coop::poll_proceed(cx));
-        let result = match self.inner.value.take() {
+        let result = match this.inner.value.take() {
             Some(value) => Ok(value),
-            None if self.is_terminated() => Err(RecvError(())),
+            None if this.nothing_can_arrive() => Err(RecvError(())),
             None => {
-                store_waker(&self.inner.rx_waker, cx);
+                store_waker(&this.inner.rx_waker, cx);
                 return Poll::Pending;
             }
         };
+        this.terminated = true;
         coop.made_progress();
         Poll::Ready(result)
     }

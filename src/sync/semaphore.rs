@@ -17,7 +17,10 @@
 //!    assignment (`n - needed`), a granted-but-unpolled waiter, or a guard. A waiter that is
 //!    dropped gives back everything assigned to it (to the next waiters, by invariant 1), so a
 //!    cancelled acquire leaks nothing and a grant that arrives just before the drop is passed
-//!    on rather than lost. `forget` is the only way permits leave.
+//!    on rather than lost. `forget` and `forget_permits` are the only ways permits leave.
+//! 6. The pool never exceeds [`Semaphore::MAX_PERMITS`] through `new` or `add_permits` (they
+//!    panic first); permits coming back from guards are never refused (a destructor must not
+//!    panic), they only return what was taken.
 //! 4. **Outcome of an unlinked waiter.** `needed == 0`: granted; `needed > 0`: the semaphore
 //!    was closed (close unlinks every waiter). A waiter granted before a close still completes
 //!    with its permits.
@@ -162,8 +165,27 @@ impl State {
 }
 
 impl Semaphore {
+    /// The most permits a semaphore may hold: `usize::MAX >> 3`, as in tokio, so code that
+    /// checks against it ports unchanged.
+    ///
+    /// ```
+    /// use evloop::sync::Semaphore;
+    ///
+    /// let semaphore = Semaphore::new(Semaphore::MAX_PERMITS);
+    /// assert_eq!(semaphore.available_permits(), usize::MAX >> 3);
+    /// ```
+    pub const MAX_PERMITS: usize = usize::MAX >> 3;
+
     /// A semaphore with `permits` permits.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `permits` exceeds [`MAX_PERMITS`](Semaphore::MAX_PERMITS).
     pub fn new(permits: usize) -> Semaphore {
+        assert!(
+            permits <= Semaphore::MAX_PERMITS,
+            "Semaphore::new: {permits} permits exceed Semaphore::MAX_PERMITS"
+        );
         Semaphore {
             state: RefCell::new(State {
                 permits,
@@ -183,18 +205,51 @@ impl Semaphore {
     ///
     /// # Panics
     ///
-    /// Panics if the count of free permits would overflow `usize`.
+    /// Panics if the free permits would exceed [`MAX_PERMITS`](Semaphore::MAX_PERMITS).
     pub fn add_permits(&self, n: usize) {
+        {
+            let state = self.state.borrow();
+            assert!(
+                n <= Semaphore::MAX_PERMITS - state.permits,
+                "Semaphore::add_permits: adding {n} to {} free permits exceeds \
+                 Semaphore::MAX_PERMITS",
+                state.permits
+            );
+        }
+        self.release(n);
+    }
+
+    /// Gives back `n` permits that were taken from this semaphore (a guard's drop, a cancelled
+    /// acquire) and serves waiters in order. Never panics (invariant 6): at most what was
+    /// taken comes back.
+    fn release(&self, n: usize) {
         // Even with `n == 0` the queue is looked at: a cancelled head that held nothing may
         // leave a request for zero permits at the front, which is served now.
         {
             let mut state = self.state.borrow_mut();
-            state.permits = state
-                .permits
-                .checked_add(n)
-                .expect("Semaphore::add_permits: the number of permits overflowed usize");
+            state.permits = state.permits.saturating_add(n);
         }
         self.wake_granted();
+    }
+
+    /// Removes up to `n` free permits for good and returns how many it removed (fewer if fewer
+    /// are free; permits held by guards are not touched). Use it to shrink a semaphore.
+    ///
+    /// ```
+    /// use evloop::sync::Semaphore;
+    ///
+    /// let semaphore = Semaphore::new(5);
+    /// let held = semaphore.try_acquire_many(2).unwrap();
+    /// assert_eq!(semaphore.forget_permits(4), 3); // only 3 were free
+    /// assert_eq!(semaphore.available_permits(), 0);
+    /// drop(held); // held permits still come back
+    /// assert_eq!(semaphore.available_permits(), 2);
+    /// ```
+    pub fn forget_permits(&self, n: usize) -> usize {
+        let mut state = self.state.borrow_mut();
+        let forgotten = n.min(state.permits);
+        state.permits -= forgotten;
+        forgotten
     }
 
     /// Closes the semaphore: waiting and future acquires fail with [`AcquireError`]. Permits
@@ -262,6 +317,12 @@ impl Semaphore {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn acquire_many(&self, n: u32) -> Acquire<'_> {
+        self.acquire_many_usize(n as usize)
+    }
+
+    /// [`acquire_many`](Semaphore::acquire_many) for a count that may not fit a `u32` (the
+    /// bounded channel's `reserve_many`).
+    pub(crate) fn acquire_many_usize(&self, n: usize) -> Acquire<'_> {
         Acquire {
             semaphore: self,
             wait: Wait::new(n),
@@ -285,7 +346,15 @@ impl Semaphore {
     /// assert!(semaphore.try_acquire().is_ok());
     /// ```
     pub fn try_acquire_many(&self, n: u32) -> Result<SemaphorePermit<'_>, TryAcquireError> {
-        let permits = self.try_take(n as usize)?;
+        self.try_acquire_many_usize(n as usize)
+    }
+
+    /// [`try_acquire_many`](Semaphore::try_acquire_many) for a count that may not fit a `u32`.
+    pub(crate) fn try_acquire_many_usize(
+        &self,
+        n: usize,
+    ) -> Result<SemaphorePermit<'_>, TryAcquireError> {
+        let permits = self.try_take(n)?;
         Ok(SemaphorePermit {
             semaphore: self,
             permits,
@@ -319,7 +388,7 @@ impl Semaphore {
     pub fn acquire_many_owned(self: Rc<Self>, n: u32) -> AcquireOwned {
         AcquireOwned {
             semaphore: self,
-            wait: Wait::new(n),
+            wait: Wait::new(n as usize),
         }
     }
 
@@ -395,9 +464,9 @@ struct Wait {
 }
 
 impl Wait {
-    fn new(n: u32) -> Wait {
+    fn new(n: usize) -> Wait {
         Wait {
-            n: n as usize,
+            n,
             key: None,
             done: false,
         }
@@ -470,7 +539,7 @@ impl Wait {
             let waiter = state.waiters.remove(key);
             self.n - waiter.needed
         };
-        semaphore.add_permits(assigned);
+        semaphore.release(assigned);
     }
 }
 
@@ -571,11 +640,58 @@ impl SemaphorePermit<'_> {
     pub fn num_permits(&self) -> usize {
         self.permits
     }
+
+    /// Moves `other`'s permits into this guard; they go back together when it drops.
+    ///
+    /// ```
+    /// use evloop::sync::Semaphore;
+    ///
+    /// let semaphore = Semaphore::new(3);
+    /// let mut permit = semaphore.try_acquire().unwrap();
+    /// permit.merge(semaphore.try_acquire_many(2).unwrap());
+    /// assert_eq!(permit.num_permits(), 3);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// Panics if the two guards come from different semaphores.
+    pub fn merge(&mut self, mut other: Self) {
+        assert!(
+            std::ptr::eq(self.semaphore, other.semaphore),
+            "SemaphorePermit::merge: the permits come from different semaphores"
+        );
+        self.permits += std::mem::take(&mut other.permits);
+    }
+
+    /// Splits `n` permits off into a new guard; `None` (and nothing changes) if this guard
+    /// holds fewer than `n`.
+    ///
+    /// ```
+    /// use evloop::sync::Semaphore;
+    ///
+    /// let semaphore = Semaphore::new(3);
+    /// let mut permit = semaphore.try_acquire_many(3).unwrap();
+    /// let one = permit.split(1).unwrap();
+    /// assert_eq!((permit.num_permits(), one.num_permits()), (2, 1));
+    /// drop(one);
+    /// assert_eq!(semaphore.available_permits(), 1);
+    /// assert!(permit.split(5).is_none());
+    /// ```
+    pub fn split(&mut self, n: usize) -> Option<Self> {
+        if n > self.permits {
+            return None;
+        }
+        self.permits -= n;
+        Some(SemaphorePermit {
+            semaphore: self.semaphore,
+            permits: n,
+        })
+    }
 }
 
 impl Drop for SemaphorePermit<'_> {
     fn drop(&mut self) {
-        self.semaphore.add_permits(self.permits);
+        self.semaphore.release(self.permits);
     }
 }
 
@@ -610,11 +726,49 @@ impl OwnedSemaphorePermit {
     pub fn semaphore(&self) -> &Rc<Semaphore> {
         &self.semaphore
     }
+
+    /// Moves `other`'s permits into this guard (see [`SemaphorePermit::merge`]).
+    ///
+    /// # Panics
+    ///
+    /// Panics if the two guards come from different semaphores.
+    pub fn merge(&mut self, mut other: Self) {
+        assert!(
+            Rc::ptr_eq(&self.semaphore, &other.semaphore),
+            "OwnedSemaphorePermit::merge: the permits come from different semaphores"
+        );
+        self.permits += std::mem::take(&mut other.permits);
+    }
+
+    /// Splits `n` permits off into a new guard; `None` if this guard holds fewer than `n`
+    /// (see [`SemaphorePermit::split`]).
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use evloop::sync::Semaphore;
+    ///
+    /// let semaphore = Rc::new(Semaphore::new(2));
+    /// let mut permit = semaphore.clone().try_acquire_many_owned(2).unwrap();
+    /// let one = permit.split(1).unwrap();
+    /// drop(permit);
+    /// assert_eq!(semaphore.available_permits(), 1);
+    /// assert_eq!(one.num_permits(), 1);
+    /// ```
+    pub fn split(&mut self, n: usize) -> Option<Self> {
+        if n > self.permits {
+            return None;
+        }
+        self.permits -= n;
+        Some(OwnedSemaphorePermit {
+            semaphore: self.semaphore.clone(),
+            permits: n,
+        })
+    }
 }
 
 impl Drop for OwnedSemaphorePermit {
     fn drop(&mut self) {
-        self.semaphore.add_permits(self.permits);
+        self.semaphore.release(self.permits);
     }
 }
 

@@ -95,6 +95,14 @@ impl<T> WaitList<T> {
         Some(key)
     }
 
+    /// Unlinks the newest waiter and returns its key (`Notify::notify_last`); the node stays
+    /// stored for its owner.
+    pub(crate) fn pop_back(&mut self) -> Option<WaitKey> {
+        let key = self.tail.map(WaitKey)?;
+        self.unlink(key);
+        Some(key)
+    }
+
     /// Takes `key` out of the queue (if it is still in it); the node stays stored. Returns
     /// whether it was linked.
     pub(crate) fn unlink(&mut self, key: WaitKey) -> bool {

@@ -1,8 +1,12 @@
-//! Tasks: spawning, joining, yielding.
+//! Tasks: spawning, joining, yielding, and the cooperative budget ([`consume_budget`],
+//! [`unconstrained`]).
 
-use std::future::Future;
+use std::fmt;
+use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::task::{Context, Poll};
+
+use crate::coop;
 
 mod blocking;
 mod builder;
@@ -73,5 +77,86 @@ impl Future for YieldNow {
         self.yielded = true;
         cx.waker().wake_by_ref();
         Poll::Pending
+    }
+}
+
+/// Spends one unit of the task's cooperative budget ([`coop`] module), yielding first
+/// if the budget is spent. Call it in a loop that does work without awaiting any evloop
+/// future (parsing a buffer, a CPU-bound step), so that the loop gives the runtime its turn
+/// as evloop's own operations do. Unlike [`yield_now`], it yields only once every
+/// [`TASK_BUDGET`](crate::coop::TASK_BUDGET) calls or so, not at every call.
+///
+/// ```
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let mut sum = 0u64;
+///     for i in 0..1000u64 {
+///         evloop::task::consume_budget().await; // lets other tasks run now and then
+///         sum += i;
+///     }
+///     assert_eq!(sum, 499_500);
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub async fn consume_budget() {
+    poll_fn(coop::poll_spend).await
+}
+
+/// Runs `future` with no cooperative budget: evloop's futures inside it never yield because
+/// the budget is spent (`consume_budget` inside it never yields either). The budget of the
+/// task around it is left as it was.
+///
+/// Use it for a future that must not be interrupted by budget yields, knowing that a loop
+/// inside it that is always ready then holds the thread until it awaits something that is
+/// not ready.
+///
+/// ```
+/// use evloop::sync::mpsc;
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let (tx, mut rx) = mpsc::unbounded_channel();
+///     for i in 0..1000 {
+///         tx.send(i).unwrap();
+///     }
+///     drop(tx);
+///     // Drains all 1000 values in one poll, without budget yields.
+///     let count = evloop::task::unconstrained(async {
+///         let mut count = 0;
+///         while rx.recv().await.is_some() {
+///             count += 1;
+///         }
+///         count
+///     })
+///     .await;
+///     assert_eq!(count, 1000);
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn unconstrained<F: Future>(future: F) -> Unconstrained<F> {
+    Unconstrained { future }
+}
+
+/// The future of [`unconstrained`]: polls the inner future with no budget limit.
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Unconstrained<F> {
+    future: F,
+}
+
+impl<F: Future> Future for Unconstrained<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // SAFETY: `future` is structurally pinned: it is never moved out of `self` (no method
+        // gives it out by value or `&mut`, and `Unconstrained` has no `Drop` impl that could
+        // move it), and `Unconstrained` is `Unpin` only when `F` is (the auto trait).
+        let future = unsafe { self.map_unchecked_mut(|this| &mut this.future) };
+        coop::unconstrained(|| future.poll(cx))
+    }
+}
+
+impl<F> fmt::Debug for Unconstrained<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Unconstrained").finish_non_exhaustive()
     }
 }

@@ -126,6 +126,51 @@ impl Interval {
             .reset(far_future_saturating(Instant::now(), self.period));
     }
 
+    /// Restarts the schedule from now: the next tick completes at once, then every period.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = evloop::Runtime::new()?;
+    /// rt.block_on(async {
+    ///     let mut ticks = evloop::time::interval(Duration::from_secs(3600));
+    ///     ticks.tick().await; // the first tick is immediate
+    ///     ticks.reset_immediately();
+    ///     ticks.tick().await; // and so is this one, instead of an hour later
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn reset_immediately(&mut self) {
+        self.timer.reset(Instant::now());
+    }
+
+    /// Restarts the schedule: the next tick is `after` from now, then every period. A
+    /// duration too large for an `Instant` puts the tick 30 years ahead (as [`sleep`] does).
+    ///
+    /// [`sleep`]: super::sleep()
+    pub fn reset_after(&mut self, after: Duration) {
+        self.timer
+            .reset(far_future_saturating(Instant::now(), after));
+    }
+
+    /// Restarts the schedule: the next tick is at `deadline` (at once if it has passed), then
+    /// every period after it.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let rt = evloop::Runtime::new()?;
+    /// rt.block_on(async {
+    ///     let mut ticks = evloop::time::interval(Duration::from_secs(3600));
+    ///     ticks.tick().await;
+    ///     let deadline = Instant::now() + Duration::from_millis(5);
+    ///     ticks.reset_at(deadline);
+    ///     assert_eq!(ticks.tick().await, deadline);
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn reset_at(&mut self, deadline: Instant) {
+        self.timer.reset(deadline);
+    }
+
     /// The policy for missed ticks.
     pub fn missed_tick_behavior(&self) -> MissedTickBehavior {
         self.missed

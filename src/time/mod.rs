@@ -1,4 +1,4 @@
-//! Timers: [`sleep`], [`sleep_until`], [`timeout`] and [`interval`].
+//! Timers: [`sleep`], [`sleep_until`], [`timeout`], [`timeout_at`] and [`interval`].
 //!
 //! Deadlines are kept by the runtime's timer (`crate::timer`): a hierarchical timing wheel
 //! with a resolution of one millisecond. The wheel is a pure data structure: it never reads
@@ -20,5 +20,5 @@ mod timeout;
 
 pub use self::interval::{Interval, MissedTickBehavior, interval, interval_at};
 pub use self::sleep::{Sleep, sleep, sleep_until};
-pub use self::timeout::timeout;
+pub use self::timeout::{timeout, timeout_at};
 pub use std::time::{Duration, Instant};

@@ -70,6 +70,24 @@ impl<T> UnboundedSender<T> {
     pub fn same_channel(&self, other: &UnboundedSender<T>) -> bool {
         Rc::ptr_eq(&self.chan, &other.chan)
     }
+
+    /// A [`WeakUnboundedSender`] of this channel: a handle that does not keep it open.
+    pub fn downgrade(&self) -> WeakUnboundedSender<T> {
+        self.chan.add_weak_sender();
+        WeakUnboundedSender {
+            chan: self.chan.clone(),
+        }
+    }
+
+    /// Live (strong) senders of this channel, this one included.
+    pub fn strong_count(&self) -> usize {
+        self.chan.senders()
+    }
+
+    /// Live weak senders of this channel.
+    pub fn weak_count(&self) -> usize {
+        self.chan.weak_senders()
+    }
 }
 
 impl<T> Clone for UnboundedSender<T> {
@@ -115,6 +133,38 @@ impl<T> UnboundedReceiver<T> {
         self.chan.poll_recv(cx)
     }
 
+    /// Receives up to `limit` values at once, appending them to `buffer`; `0` means the
+    /// channel is finished (or `limit` was 0). See
+    /// [`Receiver::recv_many`](super::Receiver::recv_many).
+    ///
+    /// ```
+    /// use evloop::sync::mpsc;
+    ///
+    /// let rt = evloop::Runtime::new()?;
+    /// rt.block_on(async {
+    ///     let (tx, mut rx) = mpsc::unbounded_channel();
+    ///     tx.send('a').unwrap();
+    ///     tx.send('b').unwrap();
+    ///     let mut batch = Vec::new();
+    ///     assert_eq!(rx.recv_many(&mut batch, 10).await, 2);
+    ///     assert_eq!(batch, ['a', 'b']);
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub async fn recv_many(&mut self, buffer: &mut Vec<T>, limit: usize) -> usize {
+        poll_fn(|cx| self.chan.poll_recv_many(cx, buffer, limit)).await
+    }
+
+    /// Polls for up to `limit` values (see [`recv_many`](Self::recv_many)).
+    pub fn poll_recv_many(
+        &mut self,
+        cx: &mut Context<'_>,
+        buffer: &mut Vec<T>,
+        limit: usize,
+    ) -> Poll<usize> {
+        self.chan.poll_recv_many(cx, buffer, limit)
+    }
+
     /// Takes the next value if one is buffered, without waiting.
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
         self.chan.try_recv()
@@ -139,6 +189,16 @@ impl<T> UnboundedReceiver<T> {
     pub fn is_empty(&self) -> bool {
         self.chan.len() == 0
     }
+
+    /// Live (strong) senders of this channel.
+    pub fn sender_strong_count(&self) -> usize {
+        self.chan.senders()
+    }
+
+    /// Live weak senders of this channel.
+    pub fn sender_weak_count(&self) -> usize {
+        self.chan.weak_senders()
+    }
 }
 
 impl<T> Drop for UnboundedReceiver<T> {
@@ -152,6 +212,67 @@ impl<T> fmt::Debug for UnboundedReceiver<T> {
         f.debug_struct("mpsc::UnboundedReceiver")
             .field("buffered", &self.chan.len())
             .field("senders", &self.chan.senders())
+            .finish()
+    }
+}
+
+/// A sender handle that does not keep the channel open: [`upgrade`](WeakUnboundedSender::upgrade) gives
+/// a [`UnboundedSender`] while at least one still lives, and `None` once all are gone (the receiver
+/// has then seen, or will see, the end of the stream). From [`UnboundedSender::downgrade`]; use it
+/// for a task that sends only as long as someone else keeps the channel alive.
+///
+/// ```
+/// use evloop::sync::mpsc;
+///
+/// let (tx, _rx) = mpsc::unbounded_channel::<u8>();
+/// let weak = tx.downgrade();
+/// assert_eq!((weak.strong_count(), weak.weak_count()), (1, 1));
+/// drop(tx);
+/// assert!(weak.upgrade().is_none());
+/// ```
+pub struct WeakUnboundedSender<T> {
+    chan: Rc<Chan<T>>,
+}
+
+impl<T> WeakUnboundedSender<T> {
+    /// A new sender, or `None` if every sender was dropped.
+    pub fn upgrade(&self) -> Option<UnboundedSender<T>> {
+        self.chan.try_add_sender().then(|| UnboundedSender {
+            chan: self.chan.clone(),
+        })
+    }
+
+    /// Live (strong) senders of this channel.
+    pub fn strong_count(&self) -> usize {
+        self.chan.senders()
+    }
+
+    /// Live weak senders of this channel.
+    pub fn weak_count(&self) -> usize {
+        self.chan.weak_senders()
+    }
+}
+
+impl<T> Clone for WeakUnboundedSender<T> {
+    fn clone(&self) -> Self {
+        self.chan.add_weak_sender();
+        WeakUnboundedSender {
+            chan: self.chan.clone(),
+        }
+    }
+}
+
+impl<T> Drop for WeakUnboundedSender<T> {
+    fn drop(&mut self) {
+        self.chan.drop_weak_sender();
+    }
+}
+
+impl<T> fmt::Debug for WeakUnboundedSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("mpsc::WeakUnboundedSender")
+            .field("strong", &self.chan.senders())
+            .field("weak", &self.chan.weak_senders())
             .finish()
     }
 }

@@ -4,6 +4,7 @@
 mod barrier;
 mod broadcast;
 mod mpsc;
+mod mpsc_permit;
 mod mpsc_props;
 mod mutex;
 mod notify;

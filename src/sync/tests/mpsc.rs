@@ -294,3 +294,41 @@ fn unbounded_send_never_waits_and_fails_after_close() {
     assert_eq!(got, (0..100).collect::<Vec<_>>());
     assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
 }
+
+#[test]
+fn a_weak_sender_does_not_keep_the_channel_open_and_upgrades_only_while_a_sender_lives() {
+    let (tx, mut rx) = mpsc::channel::<u8>(2);
+    let weak = tx.downgrade();
+    let weak2 = weak.clone();
+    assert_eq!((tx.strong_count(), tx.weak_count()), (1, 2));
+    assert_eq!((rx.sender_strong_count(), rx.sender_weak_count()), (1, 2));
+    let upgraded = weak.upgrade().unwrap();
+    assert!(upgraded.same_channel(&tx));
+    assert_eq!(weak.strong_count(), 2);
+    drop(upgraded);
+    drop(weak2);
+    assert_eq!(weak.weak_count(), 1);
+
+    let waker = CountingWaker::new();
+    let mut recv = pin!(rx.recv());
+    assert!(waker.poll(recv.as_mut()).is_pending());
+    drop(tx);
+    assert_eq!(waker.wakes(), 1, "the last strong sender ends the stream");
+    assert_eq!(waker.poll(recv.as_mut()), Poll::Ready(None));
+    assert!(weak.upgrade().is_none(), "an ended channel stays ended");
+    assert_eq!(weak.strong_count(), 0);
+}
+
+#[test]
+fn a_weak_unbounded_sender_upgrades_only_while_a_sender_lives() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let weak = tx.downgrade();
+    weak.upgrade().unwrap().send(1).unwrap();
+    assert_eq!((rx.sender_strong_count(), rx.sender_weak_count()), (1, 1));
+    drop(tx);
+    assert!(weak.upgrade().is_none());
+    assert_eq!(rx.try_recv(), Ok(1));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+    drop(weak);
+    assert_eq!(rx.sender_weak_count(), 0);
+}

@@ -92,3 +92,44 @@ fn sender_closed_is_woken_by_the_receivers_drop() {
     }
     assert!(tx.is_closed());
 }
+
+#[test]
+fn is_terminated_once_an_await_returned_the_value_or_the_error() {
+    let waker = CountingWaker::new();
+    let (tx, mut rx) = oneshot::channel();
+    assert!(waker.poll(pin!(&mut rx)).is_pending());
+    tx.send(3).unwrap();
+    assert!(!rx.is_terminated());
+    assert_eq!(waker.poll(pin!(&mut rx)), Poll::Ready(Ok(3)));
+    assert!(rx.is_terminated());
+
+    let (tx, mut rx) = oneshot::channel::<u8>();
+    drop(tx);
+    assert!(!rx.is_terminated(), "the error is not yet returned");
+    assert_eq!(waker.poll(pin!(&mut rx)), Poll::Ready(Err(RecvError(()))));
+    assert!(rx.is_terminated());
+}
+
+#[test]
+fn is_terminated_after_try_recv_returns_the_value_or_closed_but_not_empty() {
+    let (tx, mut rx) = oneshot::channel::<u8>();
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    assert!(!rx.is_terminated());
+    drop(tx);
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    assert!(rx.is_terminated());
+}
+
+#[test]
+fn is_empty_until_a_value_is_sent_and_again_once_it_is_taken() {
+    let dropped = DropCounter::default();
+    let (tx, mut rx) = oneshot::channel();
+    assert!(rx.is_empty());
+    tx.send(dropped.token()).unwrap();
+    assert!(!rx.is_empty());
+    assert!(!rx.is_empty(), "looking does not take the value");
+    assert_eq!(dropped.dropped(), 0);
+    drop(rx.try_recv().unwrap());
+    assert!(rx.is_empty());
+    assert_eq!(dropped.dropped(), 1);
+}

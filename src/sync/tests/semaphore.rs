@@ -213,13 +213,6 @@ fn owned_permits_hold_the_semaphore_alive() {
 }
 
 #[test]
-#[should_panic(expected = "overflowed")]
-fn add_permits_past_usize_max_panics() {
-    let semaphore = Semaphore::new(usize::MAX);
-    semaphore.add_permits(1);
-}
-
-#[test]
 fn each_waiter_is_woken_once_per_grant() {
     let semaphore = Semaphore::new(0);
     let wakers: Vec<CountingWaker> = (0..4).map(|_| CountingWaker::new()).collect();
@@ -237,4 +230,80 @@ fn each_waiter_is_woken_once_per_grant() {
         permit.forget();
     }
     assert_eq!(semaphore.available_permits(), 4);
+}
+
+#[test]
+fn max_permits_is_tokios_and_more_panics_with_a_message() {
+    assert_eq!(Semaphore::MAX_PERMITS, usize::MAX >> 3);
+    let full = Semaphore::new(Semaphore::MAX_PERMITS);
+    let error =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| full.add_permits(1))).unwrap_err();
+    let message = error.downcast_ref::<String>().unwrap();
+    assert!(message.contains("MAX_PERMITS"), "{message}");
+    assert_eq!(full.available_permits(), Semaphore::MAX_PERMITS);
+    let error = std::panic::catch_unwind(|| Semaphore::new(Semaphore::MAX_PERMITS + 1));
+    assert!(error.is_err());
+}
+
+#[test]
+fn forget_permits_removes_only_free_permits() {
+    let semaphore = Semaphore::new(4);
+    let held = semaphore.try_acquire_many(3).unwrap();
+    assert_eq!(semaphore.forget_permits(2), 1);
+    assert_eq!(semaphore.available_permits(), 0);
+    assert_eq!(semaphore.forget_permits(1), 0);
+    drop(held);
+    assert_eq!(semaphore.available_permits(), 3);
+}
+
+#[test]
+fn merged_permits_go_back_together_and_split_ones_separately() {
+    let semaphore = Semaphore::new(5);
+    let mut permit = semaphore.try_acquire_many(2).unwrap();
+    permit.merge(semaphore.try_acquire_many(3).unwrap());
+    assert_eq!(permit.num_permits(), 5);
+    assert_eq!(semaphore.available_permits(), 0, "merging released nothing");
+    assert!(permit.split(6).is_none());
+    assert_eq!(permit.num_permits(), 5);
+    let two = permit.split(2).unwrap();
+    assert_eq!((permit.num_permits(), two.num_permits()), (3, 2));
+    drop(two);
+    assert_eq!(semaphore.available_permits(), 2);
+    drop(permit);
+    assert_eq!(semaphore.available_permits(), 5);
+}
+
+#[test]
+fn a_split_permit_dropped_serves_the_waiting_head() {
+    let semaphore = Semaphore::new(3);
+    let mut permit = semaphore.try_acquire_many(3).unwrap();
+    let waker = CountingWaker::new();
+    let mut acquire = pin!(semaphore.acquire_many(2));
+    assert!(waker.poll(acquire.as_mut()).is_pending());
+    drop(permit.split(2).unwrap());
+    assert_eq!(waker.wakes(), 1);
+    assert!(waker.poll(acquire.as_mut()).is_ready());
+    assert_eq!(stored(&semaphore), 0);
+}
+
+#[test]
+fn owned_permits_merge_and_split() {
+    let semaphore = Rc::new(Semaphore::new(3));
+    let mut permit = semaphore.clone().try_acquire_owned().unwrap();
+    permit.merge(semaphore.clone().try_acquire_many_owned(2).unwrap());
+    assert_eq!(permit.num_permits(), 3);
+    let one = permit.split(1).unwrap();
+    assert!(Rc::ptr_eq(one.semaphore(), &semaphore));
+    drop(permit);
+    assert_eq!(semaphore.available_permits(), 2);
+    drop(one);
+    assert_eq!(semaphore.available_permits(), 3);
+}
+
+#[test]
+#[should_panic(expected = "different semaphores")]
+fn merging_permits_of_different_semaphores_panics() {
+    let (a, b) = (Semaphore::new(1), Semaphore::new(1));
+    let mut permit = a.try_acquire().unwrap();
+    permit.merge(b.try_acquire().unwrap());
 }

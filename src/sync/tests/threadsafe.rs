@@ -61,3 +61,21 @@ fn blocking_recv_waits_for_a_task_or_thread() {
     drop(tx);
     assert_eq!(waiter.join().unwrap(), Err(RecvError(())));
 }
+
+#[test]
+fn is_terminated_and_is_empty_follow_the_local_oneshot() {
+    let waker = CountingWaker::new();
+    let (tx, mut rx) = oneshot::channel();
+    assert!(rx.is_empty() && !rx.is_terminated());
+    thread::spawn(move || tx.send(4).unwrap()).join().unwrap();
+    assert!(!rx.is_empty() && !rx.is_terminated());
+    assert_eq!(waker.poll(pin!(&mut rx)), Poll::Ready(Ok(4)));
+    assert!(rx.is_empty() && rx.is_terminated());
+
+    let (tx, mut rx) = oneshot::channel::<u8>();
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    assert!(!rx.is_terminated());
+    drop(tx);
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    assert!(rx.is_terminated());
+}

@@ -60,7 +60,10 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
         Sender {
             inner: Some(inner.clone()),
         },
-        Receiver { inner },
+        Receiver {
+            inner,
+            terminated: false,
+        },
     )
 }
 
@@ -181,6 +184,8 @@ impl<T> fmt::Debug for Sender<T> {
 /// Cancel-safe. After it returned a value, polling again gives `RecvError`.
 pub struct Receiver<T> {
     inner: Arc<Inner<T>>,
+    /// Set once an await returned `Ready`, or `try_recv` returned the value or `Closed`.
+    terminated: bool,
 }
 
 impl<T> Receiver<T> {
@@ -202,11 +207,37 @@ impl<T> Receiver<T> {
     /// Takes the value if it has arrived, without waiting.
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
         let mut state = self.inner.lock();
-        match state.value.take() {
+        let result = match state.value.take() {
             Some(value) => Ok(value),
             None if state.sender_gone || state.receiver_closed => Err(TryRecvError::Closed),
-            None => Err(TryRecvError::Empty),
-        }
+            None => return Err(TryRecvError::Empty),
+        };
+        drop(state);
+        self.terminated = true;
+        result
+    }
+
+    /// True once this receiver has produced its outcome (as the local
+    /// [`oneshot::Receiver::is_terminated`](crate::sync::oneshot::Receiver::is_terminated)).
+    pub fn is_terminated(&self) -> bool {
+        self.terminated
+    }
+
+    /// True if no value is waiting to be received right now (as the local
+    /// [`oneshot::Receiver::is_empty`](crate::sync::oneshot::Receiver::is_empty)).
+    ///
+    /// ```
+    /// use evloop::sync::threadsafe::oneshot;
+    ///
+    /// let (tx, mut rx) = oneshot::channel();
+    /// assert!(rx.is_empty() && !rx.is_terminated());
+    /// std::thread::spawn(move || tx.send(1).unwrap()).join().unwrap();
+    /// assert!(!rx.is_empty());
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// assert!(rx.is_empty() && rx.is_terminated());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.inner.lock().value.is_none()
     }
 
     /// Blocks this thread until the value arrives: for a plain thread waiting on a task.
@@ -260,8 +291,9 @@ impl<T> Future for Receiver<T> {
     type Output = Result<T, RecvError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
         let coop = std::task::ready!(coop::poll_proceed(cx));
-        let mut state = self.inner.lock();
+        let mut state = this.inner.lock();
         let result = match state.value.take() {
             Some(value) => Ok(value),
             None if state.sender_gone || state.receiver_closed => Err(RecvError(())),
@@ -271,6 +303,7 @@ impl<T> Future for Receiver<T> {
             }
         };
         drop(state);
+        this.terminated = true;
         coop.made_progress();
         Poll::Ready(result)
     }
