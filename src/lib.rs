@@ -58,6 +58,8 @@
 mod macros;
 
 mod blocking;
+#[cfg(feature = "hyper")]
+pub mod compat;
 mod context;
 pub mod coop;
 mod executor;
