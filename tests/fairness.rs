@@ -5,6 +5,8 @@
 #![cfg(not(miri))]
 
 mod support;
+#[path = "support/watchdog.rs"]
+mod watchdog;
 
 use std::cell::Cell;
 use std::future::poll_fn;
@@ -14,7 +16,7 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::mpsc;
 use std::task::{Poll, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -26,6 +28,7 @@ use evloop::task::yield_now;
 use evloop::time::{sleep, timeout};
 
 use support::rt;
+use watchdog::{THREAD_LIMIT, on_own_thread};
 
 /// How long a busy loop in these tests runs at most before it gives up.
 ///
@@ -78,36 +81,6 @@ async fn spin_until_stopped(stop: Rc<Cell<bool>>, spins: Rc<Cell<u64>>) -> BusyE
         spins.set(spins.get() + 1);
     }
     BusyEnd::Stopped
-}
-
-/// How long [`on_own_thread`] waits for its thread: many times what any test here needs.
-const THREAD_LIMIT: Duration = Duration::from_secs(10);
-
-/// Runs `work` on a new thread and returns its result, failing the test if the thread has not
-/// finished after [`THREAD_LIMIT`].
-///
-/// The thread gives the runtime a thread of its own (so thread CPU time counts it alone),
-/// and the limit catches what a `with_deadline` guard cannot: a runtime that never gets back
-/// to its timers, or never wakes up at all. Such a thread is left behind, blocked or
-/// spinning; the test process ends anyway.
-fn on_own_thread<T: Send + 'static>(what: &str, work: impl FnOnce() -> T + Send + 'static) -> T {
-    let (report, report_received) = mpsc::channel();
-    let worker = thread::spawn(move || {
-        // The receiver is gone only if the test already failed on the limit.
-        let _ = report.send(work());
-    });
-    match report_received.recv_timeout(THREAD_LIMIT) {
-        Ok(output) => {
-            worker.join().expect("the thread reported, then panicked");
-            output
-        }
-        // The thread panicked before reporting: fail with its panic.
-        Err(RecvTimeoutError::Disconnected) => {
-            let panic = worker.join().expect_err("no report, so it panicked");
-            std::panic::resume_unwind(panic)
-        }
-        Err(RecvTimeoutError::Timeout) => panic!("{what}: not finished after {THREAD_LIMIT:?}"),
-    }
 }
 
 #[test]

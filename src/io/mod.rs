@@ -14,6 +14,24 @@
 //! named future type, so it can be stored in a struct, and that type is [`Unpin`], so it can be
 //! polled by hand without pinning.
 //!
+//! The rest of tokio's `io` helpers, with the same names and meaning:
+//!
+//! - [`AsyncBufRead`] (a reader with a buffer to look into) and [`AsyncBufReadExt`]:
+//!   `read_until`, `read_line`, `lines` ([`Lines`]), `split` ([`Split`]), `fill_buf`, `consume`;
+//! - [`BufReader`], [`BufWriter`] and [`BufStream`], which add buffers to any stream;
+//! - [`copy_buf`] (from an `AsyncBufRead`, no buffer of its own) and [`copy_bidirectional`]
+//!   (a proxy between two streams in one future);
+//! - [`split`]: any stream as a [`ReadHalf`] and a [`WriteHalf`];
+//! - [`duplex`]: a bounded in-memory pipe pair, for tests and for connecting tasks;
+//! - [`empty`], [`repeat`] and [`sink`], like their `std::io` namesakes.
+//!
+//! Two differences from tokio: the wrappers need an [`Unpin`] inner stream (pin a `!Unpin` one
+//! first, `Box::pin(stream)`), and the shared ones, [`DuplexStream`] and the split halves, are
+//! local: `!Send`, built on `Rc<RefCell<_>>`, like everything on the runtime's thread. The
+//! streams that can complete without waiting (`empty`, `repeat`, `sink`, a `DuplexStream` with
+//! bytes or room, a `BufReader` with buffered bytes) spend one unit of the cooperative budget
+//! ([`crate::coop`]) per operation, so a loop over them still yields to other tasks.
+//!
 //! # The contract an implementation keeps
 //!
 //! 1. `poll_read` returns `Ready(Ok(n))` with `n <= buf.len()` after writing `buf[..n]`.
@@ -45,15 +63,43 @@ use std::task::{Context, Poll};
 
 pub use std::io::{Error, ErrorKind, Result};
 
+mod buf_read;
+mod buf_read_ext;
+mod buf_reader;
+mod buf_stream;
+mod buf_writer;
 mod copy;
+mod copy_bidirectional;
+mod copy_buf;
+mod duplex;
+mod empty;
+mod lines;
 mod read_ext;
+mod repeat;
+mod segments;
+mod sink;
+mod split;
 mod write_ext;
 
 #[cfg(test)]
 mod tests;
 
+pub use buf_read::AsyncBufRead;
+pub use buf_read_ext::{AsyncBufReadExt, FillBuf, ReadLine, ReadUntil};
+pub use buf_reader::BufReader;
+pub use buf_stream::BufStream;
+pub use buf_writer::BufWriter;
 pub use copy::copy;
+pub use copy_bidirectional::copy_bidirectional;
+pub use copy_buf::copy_buf;
+pub use duplex::{DuplexStream, duplex};
+pub use empty::{Empty, empty};
+pub use lines::Lines;
 pub use read_ext::{AsyncReadExt, Read, ReadExact, ReadToEnd};
+pub use repeat::{Repeat, repeat};
+pub use segments::Split;
+pub use sink::{Sink, sink};
+pub use split::{ReadHalf, WriteHalf, split};
 pub use write_ext::{AsyncWriteExt, Flush, Shutdown, Write, WriteAll};
 
 /// Reads bytes from a source that may not be ready yet.
