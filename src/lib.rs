@@ -58,7 +58,7 @@
 mod macros;
 
 mod blocking;
-#[cfg(feature = "hyper")]
+#[cfg(any(feature = "futures-io", feature = "hyper"))]
 pub mod compat;
 mod context;
 pub mod coop;
