@@ -53,6 +53,10 @@ const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 const DEFAULT_GRACE_MS: u64 = 5000;
 const MAX_GRACE_MS: u64 = 60 * 60 * 1000;
 
+/// The body of `GET /`: the same short greeting as `http-bench`'s peer servers send, so that
+/// they are compared on identical responses.
+const GREETING: &str = "hello, world\n";
+
 /// The largest body echoed back: the echo holds a whole body in memory, so a client must not
 /// choose how much. A larger one gets `413 Payload Too Large`.
 const MAX_ECHO_BYTES: usize = 16 << 20;
@@ -180,7 +184,7 @@ async fn serve_connection(
 /// `GET /` greets; `POST` (any path) echoes its body; anything else is 404 or 405.
 async fn respond(request: Request<Incoming>) -> hyper::Result<Response<Full>> {
     let response = match (request.method(), request.uri().path()) {
-        (&Method::GET, "/") => Response::new(Full::new("hello from hyper on evloop\n")),
+        (&Method::GET, "/") => Response::new(Full::new(GREETING)),
         (&Method::POST, _) => {
             match http_body::collect(request.into_body(), MAX_ECHO_BYTES).await? {
                 Some(body) => Response::new(Full::new(body)),
