@@ -3,6 +3,7 @@
 use std::fmt;
 use std::future::poll_fn;
 use std::io::{self, IoSlice, Read, Write};
+use std::mem::MaybeUninit;
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::pin::Pin;
 use std::rc::Rc;
@@ -311,6 +312,31 @@ impl TcpStream {
             .poll_transfer(cx, Direction::Write, total, |mut stream| {
                 stream.write_vectored(bufs)
             })
+    }
+
+    /// `poll_read` into memory that may be uninitialized (`sys::read_uninit`): for callers
+    /// that hand out such buffers, hyper's read buffer among them, so that no byte is zeroed
+    /// only to be overwritten. Returns how many bytes of `buf` the read initialized, from the
+    /// start; an empty `buf` gives `Ok(0)` at once. Same waker slot as `poll_read`.
+    #[cfg_attr(
+        not(feature = "hyper"),
+        expect(
+            dead_code,
+            reason = "only compat::hyper reads into uninitialized memory"
+        )
+    )]
+    pub(crate) fn poll_read_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let len = buf.len();
+        self.io.poll_transfer(cx, Direction::Read, len, |stream| {
+            crate::sys::read_uninit(stream, buf)
+        })
     }
 }
 

@@ -42,8 +42,8 @@ const EVENTS_CAPACITY: usize = 1024;
 /// The longest request head kept: a client that sends more without finishing one is closed.
 const MAX_HEAD: usize = 16 * 1024;
 
-/// Bytes read per `read` call.
-const READ_CHUNK: usize = 4096;
+/// The room each connection reads into: a full head, and one more read's worth.
+const INPUT_BUF: usize = MAX_HEAD + 4096;
 
 /// The body of every answer: `hyper-server`'s `GET /` greeting.
 const GREETING: &[u8] = b"hello, world\n";
@@ -66,6 +66,11 @@ fn main() -> io::Result<()> {
     let mut connections: Slab<Connection> = Slab::new();
     let mut events = Events::with_capacity(EVENTS_CAPACITY);
     let mut date = HttpDate::default();
+    // Everything before the date, built once: the response is the same for every request.
+    let head = format!(
+        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\ndate: ",
+        GREETING.len()
+    );
     loop {
         match poll.poll(&mut events, None) {
             Ok(()) => {}
@@ -83,7 +88,7 @@ fn main() -> io::Result<()> {
             };
             connection.readable |= event.is_readable() || event.is_read_closed();
             connection.writable |= event.is_writable() || event.is_write_closed();
-            if !connection.drive(date.now()) {
+            if !connection.drive(head.as_bytes(), date.now()) {
                 let mut connection = connections.remove(key);
                 // Closing the socket deregisters it too; an error here changes nothing.
                 let _ = poll.registry().deregister(&mut connection.stream);
@@ -121,8 +126,10 @@ fn accept(listener: &TcpListener, poll: &Poll, connections: &mut Slab<Connection
 /// One connection: what it has read and not yet answered, and what it must still write.
 struct Connection {
     stream: TcpStream,
-    /// Bytes read and not yet parsed: the start of the next request head.
-    input: Vec<u8>,
+    /// `input[..filled]` are bytes read and not yet parsed: the start of the next request
+    /// head. Zeroed once, at accept, so that no read has to initialize it again.
+    input: Box<[u8]>,
+    filled: usize,
     /// Answers not yet written, from `written` on.
     output: Vec<u8>,
     written: usize,
@@ -136,7 +143,8 @@ impl Connection {
     fn new(stream: TcpStream) -> Connection {
         Connection {
             stream,
-            input: Vec::with_capacity(READ_CHUNK),
+            input: vec![0; INPUT_BUF].into_boxed_slice(),
+            filled: 0,
             output: Vec::with_capacity(256),
             written: 0,
             readable: false,
@@ -147,7 +155,7 @@ impl Connection {
 
     /// Writes what is pending, then reads and answers until `WouldBlock`; false once the
     /// connection is over.
-    fn drive(&mut self, date: &[u8]) -> bool {
+    fn drive(&mut self, head: &[u8], date: &[u8]) -> bool {
         loop {
             if !self.flush() {
                 return false;
@@ -162,7 +170,7 @@ impl Connection {
                 return true;
             }
             match self.read() {
-                Some(true) => self.answer(date),
+                Some(true) => self.answer(head, date),
                 Some(false) => return true,
                 None => return false,
             }
@@ -172,9 +180,7 @@ impl Connection {
     /// Reads one chunk: `Some(true)` if it is worth reading again (bytes came, or the call
     /// was interrupted), `Some(false)` on `WouldBlock`, `None` at end of file or on an error.
     fn read(&mut self) -> Option<bool> {
-        let start = self.input.len();
-        self.input.resize(start + READ_CHUNK, 0);
-        let result = self.stream.read(&mut self.input[start..]);
+        let result = self.stream.read(&mut self.input[self.filled..]);
         let (n, again) = match result {
             Ok(0) => (0, None),
             Ok(n) => (n, Some(true)),
@@ -185,22 +191,18 @@ impl Connection {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => (0, Some(true)),
             Err(_) => (0, None),
         };
-        self.input.truncate(start + n);
+        self.filled += n;
         again
     }
 
     /// Answers every complete request head in `input`.
-    fn answer(&mut self, date: &[u8]) {
+    fn answer(&mut self, response_head: &[u8], date: &[u8]) {
         let mut parsed = 0;
-        while let Some(end) = find_head_end(&self.input[parsed..]) {
+        while let Some(end) = find_head_end(&self.input[parsed..self.filled]) {
             let head = &self.input[parsed..parsed + end];
             parsed += end;
             if head.starts_with(b"GET ") && !has_body(head) {
-                self.output
-                    .extend_from_slice(b"HTTP/1.1 200 OK\r\ncontent-length: ");
-                self.output
-                    .extend_from_slice(GREETING.len().to_string().as_bytes());
-                self.output.extend_from_slice(b"\r\ndate: ");
+                self.output.extend_from_slice(response_head);
                 self.output.extend_from_slice(date);
                 self.output.extend_from_slice(b"\r\n\r\n");
                 self.output.extend_from_slice(GREETING);
@@ -210,8 +212,9 @@ impl Connection {
                 break;
             }
         }
-        self.input.drain(..parsed);
-        if self.input.len() > MAX_HEAD {
+        self.input.copy_within(parsed..self.filled, 0);
+        self.filled -= parsed;
+        if self.filled > MAX_HEAD {
             self.closing = true;
         }
     }
@@ -245,11 +248,13 @@ fn find_head_end(bytes: &[u8]) -> Option<usize> {
 
 /// Whether a head announces a body, which this server does not read.
 fn has_body(head: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(head).to_ascii_lowercase();
-    text.lines().any(|line| {
-        line.strip_prefix("content-length:")
-            .is_some_and(|len| len.trim() != "0")
-            || line.starts_with("transfer-encoding:")
+    head.split(|&byte| byte == b'\n').any(|line| {
+        let starts = |prefix: &[u8]| {
+            line.len() >= prefix.len() && line[..prefix.len()].eq_ignore_ascii_case(prefix)
+        };
+        let length = b"content-length:";
+        (starts(length) && line[length.len()..].trim_ascii() != b"0")
+            || starts(b"transfer-encoding:")
     })
 }
 

@@ -66,10 +66,10 @@ async fn serve(stream: tokio::net::TcpStream) {
         .timer(TokioTimer)
         .serve_connection(TokioIo(stream), hyper::service::service_fn(respond))
         .await;
-    if let Err(e) = served {
-        if !e.is_incomplete_message() {
-            eprintln!("connection: {e}");
-        }
+    if let Err(e) = served
+        && !e.is_incomplete_message()
+    {
+        eprintln!("connection: {e}");
     }
 }
 
