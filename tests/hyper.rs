@@ -260,3 +260,74 @@ fn executor_runs_what_hyper_spawns() {
         }
     }));
 }
+
+/// The `hyper-server` example, run as a child: it answers `GET /`, keeps the connection
+/// alive, and on SIGTERM closes that idle connection and exits 0 (graceful shutdown).
+#[test]
+#[cfg(not(miri))] // child processes are beyond Miri
+fn hyper_server_example_answers_then_shuts_down_on_sigterm() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::{Command, Stdio};
+
+    #[path = "support/examples.rs"]
+    mod examples;
+
+    let Some(binary) = examples::example_binary("hyper-server") else {
+        panic!("hyper-server is not built: run `cargo test --features hyper`");
+    };
+    let mut child = Command::new(binary)
+        .args(["--addr", "127.0.0.1:0", "--grace-ms", "5000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start hyper-server");
+    // A watchdog for the blocking reads below: it kills the child after HANG_GUARD unless
+    // told to stand down first, which happens before the child is reaped, so the pid it
+    // signals is always our child's.
+    let pid = child.id() as libc::pid_t;
+    let (stand_down, orders) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if orders.recv_timeout(HANG_GUARD).is_err() {
+            // SAFETY: `kill` only sends a signal, to our child, not reaped yet (see above).
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    });
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("the announce line");
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+
+    let mut client = std::net::TcpStream::connect(&addr).expect("connect");
+    client.set_read_timeout(Some(HANG_GUARD)).unwrap();
+    client
+        .write_all(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+        .unwrap();
+    let mut reply = vec![0; 1024];
+    let n = client.read(&mut reply).expect("the response");
+    let reply = String::from_utf8_lossy(&reply[..n]).to_string();
+    assert!(reply.starts_with("HTTP/1.1 200 OK"), "{reply}");
+    assert!(reply.ends_with("hello, world\n"), "{reply}");
+
+    // The connection is idle and kept alive; SIGTERM must close it and end the server.
+    // SAFETY: sends SIGTERM to our own child, which has not been reaped yet.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let mut rest = Vec::new();
+    let closed = client.read_to_end(&mut rest);
+    let mut output = String::new();
+    // Ends when the child exits (or the watchdog kills it).
+    stdout.read_to_string(&mut output).unwrap();
+    let _ = stand_down.send(());
+    watchdog.join().unwrap();
+    let status = child.wait().expect("wait for hyper-server");
+    closed.expect("EOF after shutdown");
+    assert!(rest.is_empty(), "nothing more after shutdown");
+    assert!(status.success(), "hyper-server exited with {status}");
+    assert!(
+        output.contains("shut down: every connection finished"),
+        "{output}"
+    );
+}
