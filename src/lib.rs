@@ -70,6 +70,8 @@
 mod macros;
 
 mod blocking;
+#[cfg(any(feature = "futures-io", feature = "hyper"))]
+pub mod compat;
 mod context;
 pub mod coop;
 mod executor;

@@ -15,6 +15,20 @@ fn check(result: libc::c_int) -> io::Result<libc::c_int> {
     }
 }
 
+/// Reads from `fd` into `buf`, which may be uninitialized: `read(2)` only writes the bytes it
+/// reports, so no byte has to be zeroed first. Returns that count (0 at end of file).
+pub(crate) fn read_uninit(fd: &impl AsRawFd, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
+    // SAFETY: `read` writes at most `buf.len()` bytes through the pointer, which comes from a
+    // live, exclusively borrowed slice of that length (writing to `MaybeUninit` bytes is
+    // always allowed); `fd` borrows an open descriptor for the duration of the call.
+    let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+    if n == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    // `read` returns -1 or a count no larger than the buffer, so this cannot fail.
+    Ok(usize::try_from(n).expect("read(2) returned a negative count other than -1"))
+}
+
 /// Sets the listen backlog of a socket (again, if it already listens).
 pub(crate) fn listen(socket: &impl AsRawFd, backlog: libc::c_int) -> io::Result<()> {
     // SAFETY: `listen` only reads its two integer arguments; `socket` borrows an open

@@ -2,7 +2,8 @@
 
 use std::fmt;
 use std::future::poll_fn;
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
+use std::mem::MaybeUninit;
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -328,6 +329,76 @@ impl TcpStream {
         let stream = TcpStream::from_mio(mio::net::TcpStream::from_std(stream))?;
         poll_fn(|cx| stream.poll_connected(cx)).await?;
         Ok(stream)
+    }
+
+    /// Writes from several buffers in one system call (`writev`), in order, as much as the
+    /// send buffer takes; returns how many bytes in all.
+    ///
+    /// A response's head and body can leave in one call without being copied together first
+    /// (hyper's vectored path, see `compat::hyper`). Like `poll_write`, it waits in the write
+    /// direction's one shared waker slot, and buffers that hold no byte at all give `Ok(0)` at
+    /// once, without a system call.
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// use std::io::{IoSlice, Read};
+    ///
+    /// let rt = evloop::Runtime::new()?;
+    /// rt.block_on(async {
+    ///     let listener = evloop::net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let mut peer = std::net::TcpStream::connect(listener.local_addr()?)?;
+    ///     let (stream, _) = listener.accept().await?;
+    ///     let parts = [IoSlice::new(b"head "), IoSlice::new(b"body")];
+    ///     let n = poll_fn(|cx| stream.poll_write_vectored(cx, &parts)).await?;
+    ///     assert_eq!(n, 9); // a fresh socket's send buffer takes nine bytes whole
+    ///     let mut got = [0; 9];
+    ///     peer.read_exact(&mut got)?;
+    ///     assert_eq!(&got, b"head body");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let total = bufs
+            .iter()
+            .map(|buf| buf.len())
+            .fold(0, usize::saturating_add);
+        if total == 0 {
+            return Poll::Ready(Ok(0));
+        }
+        self.io
+            .poll_transfer(cx, Direction::Write, total, |mut stream| {
+                stream.write_vectored(bufs)
+            })
+    }
+
+    /// `poll_read` into memory that may be uninitialized (`sys::read_uninit`): for callers
+    /// that hand out such buffers, hyper's read buffer among them, so that no byte is zeroed
+    /// only to be overwritten. Returns how many bytes of `buf` the read initialized, from the
+    /// start; an empty `buf` gives `Ok(0)` at once. Same waker slot as `poll_read`.
+    #[cfg_attr(
+        not(feature = "hyper"),
+        expect(
+            dead_code,
+            reason = "only compat::hyper reads into uninitialized memory"
+        )
+    )]
+    pub(crate) fn poll_read_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let len = buf.len();
+        self.io.poll_transfer(cx, Direction::Read, len, |stream| {
+            crate::sys::read_uninit(stream, buf)
+        })
     }
 }
 

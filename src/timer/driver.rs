@@ -13,6 +13,7 @@
 //!    `clone`, `wake` and `drop` are user code, which may create or drop timers.
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use std::task::Waker;
@@ -31,6 +32,7 @@ pub(crate) const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
 /// Borrow rule: `wheel` is borrowed only briefly, never while a waker is cloned, woken or
 /// dropped (invariant 3).
 pub(crate) struct TimerDriver {
+    id: DriverId,
     start: Instant,
     wheel: RefCell<Wheel<Waker>>,
     wake_later: RefCell<Vec<Waker>>,
@@ -39,10 +41,22 @@ pub(crate) struct TimerDriver {
 impl TimerDriver {
     pub(crate) fn new(start: Instant) -> Self {
         TimerDriver {
+            id: DriverId::next(),
             start,
             wheel: RefCell::new(Wheel::new()),
             wake_later: RefCell::new(Vec::new()),
         }
+    }
+
+    /// Names this driver among every driver the process has made, for a timer that cannot
+    /// hold an `Rc` of it (a `Send` one: `compat::hyper::Sleep`) but must know that a key it
+    /// holds was handed out here.
+    #[cfg_attr(
+        not(feature = "hyper"),
+        expect(dead_code, reason = "only compat::hyper's Send sleep asks")
+    )]
+    pub(crate) fn id(&self) -> DriverId {
+        self.id
     }
 
     /// The first tick at or after `deadline`.
@@ -125,9 +139,23 @@ impl TimerDriver {
     }
 }
 
+/// A process-wide unique name of a [`TimerDriver`]: two drivers never share one, even when one
+/// was dropped before the other was made (an address could be reused; a counter is not).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct DriverId(u64);
+
+impl DriverId {
+    fn next() -> DriverId {
+        // Only uniqueness matters, not ordering with other memory: `Relaxed` suffices.
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        DriverId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
 impl std::fmt::Debug for TimerDriver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TimerDriver")
+            .field("id", &self.id)
             .field("pending", &self.pending())
             .finish()
     }

@@ -11,4 +11,6 @@
 mod driver;
 pub(crate) mod wheel;
 
+#[cfg(feature = "hyper")]
+pub(crate) use self::driver::DriverId;
 pub(crate) use self::driver::{FAR_FUTURE, TimerDriver};
