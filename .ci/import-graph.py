@@ -14,7 +14,8 @@ names: `crate::executor::cell::TaskCell` is an edge to src/executor/cell.rs, and
        1  io                                             (the traits and helpers; they spend budget)
        2  executor, reactor, timer, blocking             (the runtime's parts: none imports another)
        3  context                                        (the current runtime)
-       4  time, net, sync, task, signal, future, macros  (may import each other, in no circle)
+       4  time, net, sync, task, signal, future, macros, (may import each other, in no circle)
+          stream, compat
        5  runtime
        6  lib.rs
 
@@ -49,6 +50,8 @@ LAYERS = [
     ("signal/", 4),
     ("future/", 4),
     ("macros.rs", 4),
+    ("stream.rs", 4),
+    ("compat/", 4),
     ("runtime/", 5),
     ("lib.rs", 6),
 ]
