@@ -87,12 +87,13 @@ async fn serve(config: server::Config) -> io::Result<()> {
     server::announce(local_addr)?;
     let connections = Rc::new(OpenConnections::default());
     loop {
-        // The signals come first (`select!` is biased): under a storm of connections the
+        // The signals come first (`biased;`): under a storm of connections the
         // listener is always ready, and a shutdown must not wait for the storm to end. Every
         // future here is cancel-safe: a signal that arrives while the loop is elsewhere (say,
         // pausing after EMFILE) is seen at the next `recv`, and a connection the kernel queued
         // stays queued until the next `accept` (or is refused when the listener closes).
         let accepted = evloop::select! {
+            biased;
             // `None` only outside a runtime, which cannot happen here: the branch is disabled.
             Some(()) = interrupts.recv() => break,
             Some(()) = terminations.recv() => break,

@@ -75,3 +75,55 @@ mod unwind;
 
 pub use runtime::{Builder, Runtime};
 pub use task::spawn;
+
+/// Runs an `async fn` on a new [`Runtime`]: `#[evloop::main] async fn main()` is
+/// `fn main() { Runtime::new().expect(..).block_on(async { .. }) }`, with the return type, if
+/// any, kept (feature `macros`).
+///
+/// The function takes no arguments and may return anything `main` may; it runs to completion
+/// on the calling thread. The arguments tokio's `#[tokio::main]` takes are accepted where they
+/// mean what evloop does: `flavor = "current_thread"`, and `crate = "path"` for evloop
+/// re-exported under another path. Any other argument is a compile error naming it.
+///
+/// ```
+/// #[evloop::main]
+/// async fn main() -> std::io::Result<()> {
+///     let listener = evloop::net::TcpListener::bind("127.0.0.1:0").await?;
+///     println!("listening on {}", listener.local_addr()?);
+///     Ok(())
+/// }
+/// ```
+///
+/// ```compile_fail
+/// #[evloop::main(flavor = "multi_thread", worker_threads = 4)]
+/// async fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// #[evloop::main] // not `async`
+/// fn main() {}
+/// ```
+#[cfg(feature = "macros")]
+pub use evloop_macros::main;
+
+/// Runs an `async fn` test on a new [`Runtime`], one per test: `#[evloop::test]` adds
+/// `#[test]` and runs the body as [`main`] does (feature `macros`).
+///
+/// Other attributes (`#[should_panic]`, `#[ignore]`) apply as usual, and the test may return
+/// a `Result`. As for [`main`], `flavor = "current_thread"` and `crate = "path"` are accepted;
+/// `start_paused` and every other argument are compile errors naming it.
+///
+/// ```
+/// #[evloop::test]
+/// async fn a_spawned_task_runs() {
+///     let handle = evloop::spawn(async { 1 + 1 });
+///     assert_eq!(handle.await.unwrap(), 2);
+/// }
+/// ```
+///
+/// ```compile_fail
+/// #[evloop::test(start_paused = true)]
+/// async fn paused() {}
+/// ```
+#[cfg(feature = "macros")]
+pub use evloop_macros::test;

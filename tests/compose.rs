@@ -1,5 +1,5 @@
-//! Composition: `join!`, `join`, `join_all`, `select`, `select_all`, `select!` and `JoinSet`,
-//! alone and under `time::timeout`, with drop- and poll-counting futures.
+//! Composition: `join!`, `try_join!`, `join`, `join_all`, `select`, `select_all`, `select!` and
+//! `JoinSet`, alone and under `time::timeout`, with drop- and poll-counting futures.
 
 #[path = "support/counters.rs"]
 mod counters;
@@ -380,10 +380,11 @@ fn select_macro_drops_every_other_future_before_the_handler_runs() {
 }
 
 #[test]
-fn select_macro_is_biased_towards_the_first_branch_written() {
+fn select_macro_with_biased_prefers_the_first_branch_written() {
     let rt = runtime();
     let branch = rt.block_on(async {
         evloop::select! {
+            biased;
             () = ready(()) => 1,
             () = ready(()) => 2,
         }
@@ -541,6 +542,595 @@ fn select_macro_borrows_from_the_caller_and_evaluates_each_future_once() {
         assert_eq!(got, 1 + 8);
         assert_eq!(evaluated.get(), 2);
     });
+}
+
+// ---------------------------------------------------------------------------------------------
+// select!: preconditions, `else`, borrows and fairness (tokio's `select!` cases among them)
+
+async fn require_mutable(value: &mut i32) {
+    *value += 1;
+}
+
+#[test]
+fn select_macro_handler_may_use_a_variable_that_another_branchs_future_borrowed_mutably() {
+    let rt = runtime();
+    rt.block_on(async {
+        let mut value = 234;
+        evloop::select! {
+            biased;
+            () = pending::<()>() => {}
+            () = require_mutable(&mut value) => {}
+            () = async {} => {
+                value += 5;
+            }
+        }
+        // The second branch won (biased), and its future ran to completion.
+        assert_eq!(value, 235);
+
+        let mut value = 234;
+        evloop::select! {
+            biased;
+            () = pending::<()>() => {}
+            () = async {} => {
+                value += 5;
+            }
+            () = require_mutable(&mut value) => {}
+            else => {
+                value += 27;
+            }
+        }
+        // The future that borrowed `value` was never polled, and is gone before the handler.
+        assert_eq!(value, 239);
+    });
+}
+
+#[test]
+fn select_macro_accepts_ref_and_ref_mut_patterns() {
+    let rt = runtime();
+    rt.block_on(async {
+        let got = evloop::select! {
+            Some(mut text) = async { Some(String::from("1")) } => {
+                assert_eq!(text, "1");
+                text = String::from("2");
+                text
+            }
+        };
+        assert_eq!(got, "2");
+
+        let got = evloop::select! {
+            Some(ref text) = async { Some(String::from("1")) } => text.clone(),
+        };
+        assert_eq!(got, "1");
+
+        let got = evloop::select! {
+            Some(ref mut text) = async { Some(String::from("1")) } => {
+                assert_eq!(*text, "1");
+                text.push('2');
+                text.clone()
+            }
+        };
+        assert_eq!(got, "12");
+    });
+}
+
+#[test]
+fn select_macro_accepts_a_mutable_borrow_of_a_temporary_future() {
+    let rt = runtime();
+    rt.block_on(async {
+        let n = evloop::select! {
+            () = &mut std::future::ready(()) => 1,
+        };
+        assert_eq!(n, 1);
+        let n = evloop::select! {
+            () = &mut std::future::pending::<()>() => 0,
+            n = &mut std::future::ready(2) => n,
+        };
+        assert_eq!(n, 2);
+    });
+}
+
+#[test]
+fn select_macro_temporaries_of_future_expressions_are_dropped_before_the_handler() {
+    let rt = runtime();
+    rt.block_on(async {
+        let drops = DropCounter::new();
+        let seen = evloop::select! {
+            () = &mut Box::pin(tracked(drops.token(), ready(()))) => drops.count(),
+        };
+        assert_eq!(seen, 1);
+    });
+}
+
+#[test]
+fn select_macro_branch_whose_precondition_is_false_is_never_polled() {
+    let rt = runtime();
+    rt.block_on(async {
+        let polled = std::future::poll_fn(|_| -> std::task::Poll<()> {
+            panic!("a disabled branch was polled")
+        });
+        let n = evloop::select! {
+            () = polled, if false => 0,
+            n = after_yields(2, 7) => n,
+        };
+        assert_eq!(n, 7);
+
+        // Also with `biased;`, and when the disabled future would be ready at once.
+        let n = evloop::select! {
+            biased;
+            n = async { 1 }, if 1 > 2 => n,
+            n = async { 2 }, if true => n,
+        };
+        assert_eq!(n, 2);
+    });
+}
+
+#[test]
+fn select_macro_evaluates_every_precondition_before_any_future_expression() {
+    let rt = runtime();
+    rt.block_on(async {
+        let order = RefCell::new(Vec::new());
+        let log = |what: &'static str| order.borrow_mut().push(what);
+        let n = evloop::select! {
+            n = { log("future 1"); async { 1 } }, if { log("precondition 1"); true } => n,
+            n = { log("future 2"); async { 2 } }, if { log("precondition 2"); false } => n,
+            n = { log("future 3"); async { 3 } } => n,
+        };
+        assert!(n == 1 || n == 3);
+        assert_eq!(
+            *order.borrow(),
+            [
+                "precondition 1",
+                "precondition 2",
+                "future 1",
+                "future 2",
+                "future 3"
+            ]
+        );
+
+        // What that order allows: the precondition reads what the future borrows mutably.
+        let mut slow = std::pin::pin!(sleep(ms(5)));
+        let mut turns = 0;
+        loop {
+            turns += 1;
+            evloop::select! {
+                () = &mut slow, if !slow.is_elapsed() => {}
+                else => break,
+            }
+        }
+        assert_eq!(turns, 2);
+    });
+}
+
+#[test]
+fn select_macro_else_runs_when_every_branch_is_disabled() {
+    let rt = runtime();
+    rt.block_on(async {
+        // By their preconditions: no future is polled.
+        let n = evloop::select! {
+            n = async { 1 }, if false => n,
+            n = async { 2 }, if false => n,
+            else => 0,
+        };
+        assert_eq!(n, 0);
+
+        // By outputs that do not match, one after the other.
+        let n = evloop::select! {
+            Some(n) = after_yields(1, None::<u32>) => n,
+            Ok(n) = async { Err::<u32, ()>(()) } => n,
+            else => { 100 }
+        };
+        assert_eq!(n, 100);
+
+        // `else` alone, with and without `biased;`.
+        assert_eq!(evloop::select! { else => 5 }, 5);
+        assert_eq!(evloop::select! { biased; else => 6, }, 6);
+
+        // Not when a branch matches.
+        let n = evloop::select! {
+            Some(n) = async { None::<u32> } => n,
+            n = after_yields(2, 9) => n,
+            else => 0,
+        };
+        assert_eq!(n, 9);
+    });
+}
+
+#[test]
+fn select_macro_every_branch_disabled_by_preconditions_and_no_else_panics() {
+    let rt = runtime();
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        rt.block_on(async {
+            evloop::select! {
+                n = async { 1 }, if false => n,
+            }
+        })
+    }));
+    let message = panic_message(result.unwrap_err().as_ref());
+    assert!(
+        message.contains("every branch is disabled and there is no `else` branch"),
+        "message: {message}"
+    );
+}
+
+#[test]
+fn select_macro_loop_with_preconditions_joins_two_channels() {
+    let rt = runtime();
+    rt.block_on(async {
+        let (tx1, mut rx1) = evloop::sync::oneshot::channel();
+        let (tx2, mut rx2) = evloop::sync::oneshot::channel();
+        let sender = evloop::spawn(async move {
+            yield_now().await;
+            tx1.send(123).unwrap();
+            yield_now().await;
+            tx2.send(456).unwrap();
+        });
+        let (mut a, mut b) = (None, None);
+        let mut turns = 0;
+        while a.is_none() || b.is_none() {
+            turns += 1;
+            evloop::select! {
+                v = &mut rx1, if a.is_none() => a = Some(v.unwrap()),
+                v = &mut rx2, if b.is_none() => b = Some(v.unwrap()),
+            }
+        }
+        assert_eq!((a, b, turns), (Some(123), Some(456), 2));
+        sender.await.unwrap();
+    });
+}
+
+#[test]
+fn select_macro_loop_with_else_drains_two_streams() {
+    let rt = runtime();
+    rt.block_on(async {
+        let (tx1, mut rx1) = evloop::sync::mpsc::unbounded_channel();
+        let (tx2, mut rx2) = evloop::sync::mpsc::unbounded_channel();
+        evloop::spawn(async move {
+            tx2.send(1).unwrap();
+            yield_now().await;
+            tx1.send(2).unwrap();
+            yield_now().await;
+            tx2.send(3).unwrap();
+        });
+        let mut messages = Vec::new();
+        loop {
+            evloop::select! {
+                Some(x) = rx1.recv() => messages.push(x),
+                Some(y) = rx2.recv() => messages.push(y),
+                else => break,
+            }
+        }
+        messages.sort_unstable();
+        assert_eq!(messages, [1, 2, 3]);
+    });
+}
+
+#[test]
+fn select_macro_biased_polls_in_order_until_each_branch_is_ready() {
+    let rt = runtime();
+    rt.block_on(async {
+        let mut one = std::pin::pin!(async {});
+        let mut two = std::pin::pin!(yield_now());
+        let mut three = std::pin::pin!(yield_now());
+        let mut count = 0;
+        loop {
+            evloop::select! {
+                biased;
+                () = &mut two, if count < 2 => {
+                    count += 1;
+                    assert_eq!(count, 2);
+                }
+                () = &mut three, if count < 3 => {
+                    count += 1;
+                    assert_eq!(count, 3);
+                }
+                () = &mut one, if count < 1 => {
+                    count += 1;
+                    assert_eq!(count, 1);
+                }
+                else => break,
+            }
+        }
+        assert_eq!(count, 3);
+    });
+}
+
+#[test]
+fn select_macro_does_not_poll_a_future_again_after_its_output_did_not_match() {
+    let rt = runtime();
+    rt.block_on(async {
+        let polls = Cell::new(0);
+        let once = std::future::poll_fn(|_| {
+            polls.set(polls.get() + 1);
+            std::task::Poll::Ready(None::<()>)
+        });
+        let n = evloop::select! {
+            Some(()) = once => 0,
+            n = after_yields(3, 4) => n,
+        };
+        assert_eq!((n, polls.get()), (4, 1));
+    });
+}
+
+#[test]
+fn select_macro_may_move_a_future_the_other_branch_borrowed() {
+    let rt = runtime();
+    rt.block_on(async {
+        let (tx1, mut rx1) = evloop::sync::oneshot::channel::<i32>();
+        let (tx2, mut rx2) = evloop::sync::oneshot::channel::<i32>();
+        tx1.send(1).unwrap();
+        tx2.send(2).unwrap();
+        let sum = evloop::select! {
+            v = &mut rx1 => v.unwrap() + rx2.await.unwrap(),
+            v = &mut rx2 => v.unwrap() + rx1.await.unwrap(),
+        };
+        assert_eq!(sum, 3);
+    });
+}
+
+#[test]
+fn select_macro_nests_and_binds_mut_on_the_left() {
+    let rt = runtime();
+    rt.block_on(async {
+        let n = evloop::select! {
+            x = async { 1 } => evloop::select! {
+                y = async { x + 1 } => x + y,
+            },
+        };
+        assert_eq!(n, 3);
+
+        let mut ok = std::pin::pin!(async { 1 });
+        let n = evloop::select! {
+            mut a = &mut ok => {
+                a += 1;
+                a
+            }
+        };
+        assert_eq!(n, 2);
+    });
+}
+
+#[test]
+fn select_macro_with_64_branches_fits_the_default_recursion_limit() {
+    // tokio's test of as many branches: one level of the macro recursion limit per branch.
+    let rt = runtime();
+    let n = rt.block_on(async {
+        evloop::select! {
+            x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x,
+            x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x,
+            x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x,
+            x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x,
+            x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x,
+            x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x,
+            x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x,
+            x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x,
+            x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x,
+            x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x,
+            x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x,
+            x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x,
+            x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x,
+            x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x,
+            x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x,
+            x = async { 1 } => x, x = async { 1 } => x, x = async { 1 } => x, x = async { 2 } => x,
+        }
+    });
+    assert!(n == 1 || n == 2);
+}
+
+/// Counts, over `turns` calls of a two-branch `select!` whose branches are both ready at once,
+/// how often each branch won; a second such `select!` runs between calls when `interleave`.
+async fn two_ready_branches(turns: usize, interleave: bool) -> [usize; 2] {
+    let mut wins = [0; 2];
+    for _ in 0..turns {
+        evloop::select! {
+            () = ready(()) => wins[0] += 1,
+            () = ready(()) => wins[1] += 1,
+        }
+        if interleave {
+            evloop::select! {
+                () = ready(()) => {}
+                () = ready(()) => {}
+            }
+        }
+    }
+    wins
+}
+
+#[test]
+fn select_macro_without_biased_lets_every_ready_branch_win() {
+    let rt = runtime();
+    let turns = if cfg!(miri) { 100 } else { 1000 };
+    let wins = rt.block_on(two_ready_branches(turns, false));
+    assert!(wins.iter().all(|&n| n >= turns / 5), "wins: {wins:?}");
+    // Regression: a per-thread counter as the start would make a `select!` that alternates with
+    // another two-branch `select!` start at the same branch every time.
+    let wins = rt.block_on(two_ready_branches(turns, true));
+    assert!(wins.iter().all(|&n| n >= turns / 5), "wins: {wins:?}");
+}
+
+#[test]
+fn select_macro_with_biased_always_picks_the_first_ready_branch() {
+    let rt = runtime();
+    rt.block_on(async {
+        for _ in 0..100 {
+            let n = evloop::select! {
+                biased;
+                n = pending::<u32>() => n,
+                n = async { 1 } => n,
+                n = async { 2 } => n,
+            };
+            assert_eq!(n, 1);
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// join! and try_join!: which future is polled first
+
+/// A future that logs `index` at each poll and wakes itself, completing at its `polls`th poll.
+fn logging(index: usize, polls: usize, log: &RefCell<Vec<usize>>) -> impl Future<Output = usize> {
+    let mut left = polls;
+    std::future::poll_fn(move |cx| {
+        log.borrow_mut().push(index);
+        left -= 1;
+        if left == 0 {
+            return std::task::Poll::Ready(index);
+        }
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    })
+}
+
+#[test]
+fn join_macro_rotates_which_future_it_polls_first() {
+    let rt = runtime();
+    let log = RefCell::new(Vec::new());
+    let outputs = rt.block_on(async {
+        evloop::join!(
+            logging(0, 4, &log),
+            logging(1, 4, &log),
+            logging(2, 4, &log)
+        )
+    });
+    assert_eq!(outputs, (0, 1, 2));
+    assert_eq!(*log.borrow(), [0, 1, 2, 1, 2, 0, 2, 0, 1, 0, 1, 2]);
+
+    // A finished future keeps its place in the circle.
+    log.borrow_mut().clear();
+    rt.block_on(async { evloop::join!(logging(0, 1, &log), logging(1, 3, &log)) });
+    assert_eq!(*log.borrow(), [0, 1, 1, 1]);
+}
+
+#[test]
+fn join_macro_with_biased_polls_in_the_order_written() {
+    let rt = runtime();
+    let log = RefCell::new(Vec::new());
+    let outputs = rt.block_on(async {
+        evloop::join!(biased; logging(0, 3, &log), logging(1, 3, &log), logging(2, 3, &log),)
+    });
+    assert_eq!(outputs, (0, 1, 2));
+    assert_eq!(*log.borrow(), [0, 1, 2, 0, 1, 2, 0, 1, 2]);
+    assert_eq!(rt.block_on(async { evloop::join!(biased;) }), ());
+}
+
+/// Receives everything from `busy` (each receive spends a unit of the task's budget) alongside
+/// one receive from `one`, and returns how many of `busy`'s messages had been received when
+/// `one`'s arrived.
+async fn busy_and_one(biased: bool, messages: usize) -> usize {
+    let (busy_tx, mut busy) = evloop::sync::mpsc::unbounded_channel();
+    for n in 0..messages {
+        busy_tx.send(n).unwrap();
+    }
+    drop(busy_tx);
+    let (one_tx, mut one) = evloop::sync::mpsc::unbounded_channel();
+    one_tx.send(()).unwrap();
+    let received = Cell::new(0);
+    let drain = async {
+        while busy.recv().await.is_some() {
+            received.set(received.get() + 1);
+        }
+    };
+    let single = async {
+        one.recv().await.unwrap();
+        received.get()
+    };
+    let ((), seen) = if biased {
+        evloop::join!(biased; drain, single)
+    } else {
+        evloop::join!(drain, single)
+    };
+    seen
+}
+
+#[test]
+fn join_macro_future_that_spends_the_budget_does_not_starve_the_next_one() {
+    let budget = evloop::coop::TASK_BUDGET as usize;
+    let messages = 4 * budget;
+    let rt = runtime();
+    rt.block_on(async {
+        // Spawned: the budget applies to task polls.
+        let seen = evloop::spawn(busy_and_one(false, messages)).await.unwrap();
+        assert!(seen <= 2 * budget, "received {seen} of {messages} first");
+        // With `biased;` the second future waits until the first is done.
+        let seen = evloop::spawn(busy_and_one(true, messages)).await.unwrap();
+        assert_eq!(seen, messages);
+    });
+}
+
+#[test]
+fn try_join_macro_returns_every_value_when_all_succeed() {
+    let rt = runtime();
+    rt.block_on(async {
+        let drops = DropCounter::new();
+        let all = evloop::try_join!(
+            tracked(drops.token(), after_yields(2, Ok::<_, &str>(1))),
+            tracked(drops.token(), async { Ok("two") }),
+            tracked(drops.token(), async {
+                sleep(ms(2)).await;
+                Ok(vec![3])
+            }),
+        );
+        assert_eq!(all, Ok((1, "two", vec![3])));
+        assert_eq!(drops.count(), 3);
+
+        let one: Result<(u8,), ()> = evloop::try_join!(async { Ok(7) });
+        assert_eq!(one, Ok((7,)));
+        let none: Result<(), ()> = evloop::try_join!();
+        assert_eq!(none, Ok(()));
+        let handle =
+            evloop::try_join!(biased; evloop::spawn(async { 1 }), evloop::spawn(async { 2 }));
+        assert_eq!(handle.unwrap(), (1, 2));
+    });
+}
+
+#[test]
+fn try_join_macro_returns_the_first_error_at_once_and_drops_the_rest() {
+    let rt = runtime();
+    rt.block_on(async {
+        let drops = DropCounter::new();
+        let seen = drops.clone();
+        let polls = Cell::new(0);
+        let result: Result<((), (), ()), String> = evloop::try_join!(
+            tracked(drops.token(), async {
+                sleep(HOUR).await;
+                Ok(())
+            }),
+            tracked(drops.token(), async {
+                settle(2).await;
+                Err(format!("failed with {} dropped", seen.count()))
+            }),
+            tracked(
+                drops.token(),
+                std::future::poll_fn(|_| {
+                    polls.set(polls.get() + 1);
+                    std::task::Poll::Pending
+                })
+            ),
+        );
+        assert_eq!(result.unwrap_err(), "failed with 0 dropped");
+        // The other two were dropped when the macro returned; the pending one was polled once
+        // per poll of the macro (the error came at the third), never after the error.
+        assert_eq!(drops.count(), 3);
+        assert_eq!(polls.get(), 3);
+    });
+    assert_eq!(rt.metrics().pending_timers, 0);
+}
+
+#[test]
+fn try_join_macro_rotates_which_future_it_polls_first_and_biased_keeps_the_order() {
+    let rt = runtime();
+    let log = RefCell::new(Vec::new());
+    let ok = |index, polls| {
+        let future = logging(index, polls, &log);
+        async { Ok::<usize, ()>(future.await) }
+    };
+    let outputs = rt.block_on(async { evloop::try_join!(ok(0, 3), ok(1, 3)) });
+    assert_eq!(outputs, Ok((0, 1)));
+    assert_eq!(*log.borrow(), [0, 1, 1, 0, 0, 1]);
+
+    log.borrow_mut().clear();
+    let outputs = rt.block_on(async { evloop::try_join!(biased; ok(0, 3), ok(1, 3)) });
+    assert_eq!(outputs, Ok((0, 1)));
+    assert_eq!(*log.borrow(), [0, 1, 0, 1, 0, 1]);
 }
 
 // ---------------------------------------------------------------------------------------------

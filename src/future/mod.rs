@@ -1,6 +1,6 @@
 //! Composing futures inside one task: wait for all ([`join()`], [`join_all`],
-//! [`join!`](crate::join!)) or for the first ([`select()`], [`select_all`],
-//! [`select!`](crate::select!)).
+//! [`join!`](crate::join!), [`try_join!`](crate::try_join!)) or for the first ([`select()`],
+//! [`select_all`], [`select!`](crate::select!)).
 //!
 //! These combinators run their children *in the task that awaits them*: no task is spawned,
 //! the children need not be `'static`, and they may borrow from the caller. They are
@@ -46,9 +46,13 @@
 //!    executor, and a timeout around them (`time::timeout`) drops them, with all their
 //!    children, when it fires.
 
+mod fair_start;
 mod join;
 mod select;
 mod wake_set;
+
+#[doc(hidden)]
+pub use self::fair_start::select_start as __select_start;
 
 pub use self::join::{JoinAll, join, join_all};
 pub use self::select::{Either, SelectAll, select, select_all};
