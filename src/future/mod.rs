@@ -26,9 +26,9 @@
 //!     };
 //!     // All of them, in input order.
 //!     assert_eq!(join_all([20, 10].map(fetch)).await, [20, 10]);
-//!     // The first, the other one dropped (a second apart, so a loaded machine that stalls
-//!     // between the two sleeps' first polls cannot swap them).
-//!     assert_eq!(select(fetch(1000), fetch(10)).await, Either::Right(10));
+//!     // The first, the other one dropped (an hour apart: on a loaded machine both
+//!     // 10 and 20 ms sleeps can be over by the first poll, and `select` prefers `a`).
+//!     assert_eq!(select(fetch(3_600_000), fetch(10)).await, Either::Right(10));
 //! });
 //! # Ok::<(), std::io::Error>(())
 //! ```
