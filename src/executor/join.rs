@@ -34,6 +34,9 @@ use crate::coop;
 /// assert_eq!(answer.unwrap(), 42);
 /// # Ok::<(), std::io::Error>(())
 /// ```
+///
+/// There is no separate `AbortHandle`: [`abort`](Self::abort) takes `&self`.
+#[doc(alias = "AbortHandle")]
 pub struct JoinHandle<T> {
     cell: Arc<dyn JoinTarget<T>>,
 }
@@ -58,6 +61,7 @@ impl<T> JoinHandle<T> {
     /// });
     /// # Ok::<(), std::io::Error>(())
     /// ```
+    #[doc(alias = "abort_handle")]
     pub fn abort(&self) {
         let header = self.cell.header();
         if !header.state.is_complete() {

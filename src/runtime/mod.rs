@@ -86,6 +86,11 @@ impl Builder {
     /// The default settings: [`EVENT_INTERVAL`], [`TASK_BUDGET`](crate::coop::TASK_BUDGET),
     /// 1024 I/O events per wait, and the slow-poll detector on at
     /// [`DEFAULT_SLOW_POLL_THRESHOLD`] in debug builds, off in release builds.
+    ///
+    /// This is tokio's `Builder::new_current_thread().enable_all()`: the runtime is always
+    /// the current thread's, and its I/O and timers are always on.
+    #[doc(alias = "new_current_thread", alias = "enable_all")]
+    #[doc(alias = "enable_io", alias = "enable_time")]
     pub fn new() -> Self {
         Builder {
             event_interval: EVENT_INTERVAL,

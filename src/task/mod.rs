@@ -39,6 +39,10 @@ pub use join_set::JoinSet;
 ///
 /// Panics if called outside of an evloop runtime (use [`Runtime::spawn`](crate::Runtime::spawn)
 /// there).
+///
+/// Every evloop task is local to its runtime's thread, so this is also what tokio's
+/// `task::spawn_local` on a `LocalSet` is: there is no `LocalSet` to set up.
+#[doc(alias = "spawn_local", alias = "LocalSet")]
 #[track_caller]
 pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
 where
