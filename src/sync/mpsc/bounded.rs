@@ -53,6 +53,27 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 
 /// A sending handle of a bounded channel. Clone it for more producers; the receiver sees the
 /// end of the stream when every clone is gone.
+///
+/// ```
+/// use evloop::sync::mpsc;
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let (tx, mut rx) = mpsc::channel(4);
+///     for worker in 0..3 {
+///         let tx = tx.clone();
+///         evloop::spawn(async move { tx.send(worker).await.unwrap() });
+///     }
+///     drop(tx); // or `recv` would wait for this last sender forever
+///     let mut got = Vec::new();
+///     while let Some(worker) = rx.recv().await {
+///         got.push(worker);
+///     }
+///     got.sort();
+///     assert_eq!(got, [0, 1, 2]);
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub struct Sender<T> {
     chan: Rc<Chan<T>>,
 }
@@ -327,7 +348,25 @@ impl<T> fmt::Debug for Sender<T> {
     }
 }
 
-/// The receiving handle of a bounded channel.
+/// The receiving handle of a bounded channel. [`recv`](Self::recv) gives `None` once every
+/// sender is gone and the buffer is empty.
+///
+/// ```
+/// use evloop::sync::mpsc;
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let (tx, mut rx) = mpsc::channel(1);
+///     evloop::spawn(async move {
+///         tx.send("first").await.unwrap();
+///         tx.send("second").await.unwrap(); // waits until "first" is read
+///     });
+///     assert_eq!(rx.recv().await, Some("first"));
+///     assert_eq!(rx.recv().await, Some("second"));
+///     assert_eq!(rx.recv().await, None);
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub struct Receiver<T> {
     chan: Rc<Chan<T>>,
 }
