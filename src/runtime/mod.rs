@@ -275,6 +275,23 @@ impl Runtime {
     /// A panic in `future` propagates to the caller (a panic in a spawned task does not: it
     /// goes to that task's `JoinHandle`). Calling `block_on` from inside a task panics. If the
     /// operating system fails the wait for I/O (`epoll_wait`), `block_on` panics with the error.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = evloop::Runtime::new()?;
+    /// let (tx, rx) = evloop::sync::oneshot::channel();
+    /// // A task left running when `block_on` returns waits in the runtime...
+    /// rt.block_on(async {
+    ///     evloop::spawn(async move {
+    ///         evloop::time::sleep(Duration::from_millis(10)).await;
+    ///         tx.send("later").unwrap();
+    ///     });
+    /// });
+    /// // ...and runs on at the next `block_on`.
+    /// assert_eq!(rt.block_on(rx), Ok("later"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let _enter = context::enter(self.handle.clone());
@@ -306,6 +323,13 @@ impl Runtime {
 
     /// Spawns a task onto this runtime from outside of it; it first runs at the next
     /// `block_on`. Inside the runtime, [`spawn`](crate::spawn) does the same.
+    ///
+    /// ```
+    /// let rt = evloop::Runtime::new()?;
+    /// let handle = rt.spawn(async { 6 * 7 });
+    /// assert_eq!(rt.block_on(handle).unwrap(), 42);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
