@@ -519,6 +519,22 @@ impl<T> fmt::Debug for Receiver<T> {
 /// One reserved slot of a bounded channel, from [`Sender::reserve`]: [`send`](Permit::send)
 /// fills it without waiting; dropping the permit unused gives the slot to the next waiting
 /// sender.
+///
+/// Reserving first lets a sender make the value only once there is room for it, and never
+/// lose it to a closed channel:
+///
+/// ```
+/// use evloop::sync::mpsc;
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let (tx, mut rx) = mpsc::channel(1);
+///     let permit = tx.reserve().await.unwrap(); // waits for room, not for a value
+///     permit.send(String::from("built after the slot was ours"));
+///     assert_eq!(rx.recv().await.unwrap(), "built after the slot was ours");
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[must_use = "the slot is released as soon as the permit is dropped"]
 pub struct Permit<'a, T> {
     sender: &'a Sender<T>,
