@@ -56,6 +56,18 @@ impl TcpListener {
     /// Port 0 picks a free port: read it back with [`local_addr`](Self::local_addr). The
     /// listen backlog is the operating system's maximum (`SOMAXCONN`), so bursts of
     /// connections wait in the kernel instead of being refused.
+    ///
+    /// ```
+    /// use evloop::net::TcpListener;
+    ///
+    /// let rt = evloop::Runtime::new()?;
+    /// rt.block_on(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     assert_ne!(listener.local_addr()?.port(), 0); // the port the kernel picked
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
         let mut last_error = None;
         for addr in resolve(addr)? {

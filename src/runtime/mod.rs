@@ -240,6 +240,19 @@ pub struct Runtime {
 }
 
 /// Counts that show what a runtime holds, for tests and monitoring.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let rt = evloop::Runtime::new()?;
+/// let waiter = rt.spawn(evloop::time::sleep(Duration::from_secs(3600)));
+/// let metrics = rt.metrics();
+/// assert_eq!(metrics.live_tasks, 1);
+/// waiter.abort();
+/// rt.block_on(async { assert!(waiter.await.unwrap_err().is_cancelled()) });
+/// assert_eq!(rt.metrics().live_tasks, 0); // a leak check for tests
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RuntimeMetrics {
