@@ -611,6 +611,21 @@ impl<T> fmt::Debug for PermitIterator<'_, T> {
 /// One reserved slot that owns its [`Sender`], from [`Sender::reserve_owned`]: being
 /// `'static`, it can move into another task. Dropping it unused frees the slot (and drops the
 /// sender).
+///
+/// ```
+/// use evloop::sync::mpsc;
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let (tx, mut rx) = mpsc::channel(1);
+///     let permit = tx.reserve_owned().await.unwrap(); // the slot is ours from here
+///     evloop::spawn(async move {
+///         let _tx = permit.send("from the task"); // gives the sender back
+///     });
+///     assert_eq!(rx.recv().await, Some("from the task"));
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[must_use = "the slot is released as soon as the permit is dropped"]
 pub struct OwnedPermit<T> {
     /// `Some` until `send` or `release` hands the sender back.
