@@ -8,6 +8,11 @@
 //! are the types meant to cross threads. Wrappers generic over a user type (`io::Read<R>`,
 //! `future::JoinAll<F>`, the `mpsc` errors) are `Send` exactly when what they wrap is, which is
 //! checked with a `Send` type and with a `!Send` one.
+//!
+//! The locks (`Mutex`, `RwLock`) and `Barrier` are built on a `Semaphore` or `Notify` and
+//! `Cell`s, so they follow `Semaphore`: `Send` when what they guard is, never `Sync`; their
+//! borrowing guards hold a reference to that `!Sync` state and so are `!Send`. `TcpSocket` is
+//! registered with no reactor and is `Send` (net/socket.rs, invariant 2).
 
 use std::cell::Cell;
 use std::future::Ready;
@@ -278,4 +283,184 @@ fn combinators_follow_their_futures() {
         SelectAll<LocalFuture>,
         Either<LocalFuture, SendFuture>,
     );
+}
+
+#[test]
+fn locks_and_barrier_follow_the_semaphore() {
+    use evloop::sync::{
+        Barrier, BarrierWaitResult, MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard, RwLock,
+        RwLockReadGuard, RwLockWriteGuard, TryLockError,
+    };
+    assert_send!(Mutex<u32>, RwLock<u32>, Barrier);
+    assert_not_send!(Mutex<Rc<u32>>, RwLock<Rc<u32>>);
+    assert_not_sync!(Mutex<u32>, RwLock<u32>, Barrier);
+    assert_not_send!(
+        MutexGuard<'static, u32>,
+        MappedMutexGuard<'static, u32>,
+        OwnedMutexGuard<u32>,
+        RwLockReadGuard<'static, u32>,
+        RwLockWriteGuard<'static, u32>,
+    );
+    assert_not_sync!(
+        MutexGuard<'static, u32>,
+        MappedMutexGuard<'static, u32>,
+        OwnedMutexGuard<u32>,
+        RwLockReadGuard<'static, u32>,
+        RwLockWriteGuard<'static, u32>,
+    );
+    assert_send!(BarrierWaitResult, TryLockError);
+    assert_sync!(BarrierWaitResult, TryLockError);
+}
+
+#[test]
+fn channel_halves_share_an_rc() {
+    use evloop::sync::{broadcast, watch};
+    assert_not_send!(
+        watch::Sender<u32>,
+        watch::Receiver<u32>,
+        watch::Ref<'static, u32>,
+        broadcast::Sender<u32>,
+        broadcast::Receiver<u32>,
+        mpsc::Permit<'static, u32>,
+        mpsc::PermitIterator<'static, u32>,
+        mpsc::OwnedPermit<u32>,
+        mpsc::WeakSender<u32>,
+        mpsc::WeakUnboundedSender<u32>,
+    );
+    assert_not_sync!(
+        watch::Sender<u32>,
+        watch::Receiver<u32>,
+        watch::Ref<'static, u32>,
+        broadcast::Sender<u32>,
+        broadcast::Receiver<u32>,
+        mpsc::Permit<'static, u32>,
+        mpsc::PermitIterator<'static, u32>,
+        mpsc::OwnedPermit<u32>,
+        mpsc::WeakSender<u32>,
+        mpsc::WeakUnboundedSender<u32>,
+    );
+}
+
+#[test]
+fn channel_errors_are_plain_data() {
+    use evloop::sync::{broadcast, watch};
+    assert_send!(
+        watch::error::SendError<u32>,
+        watch::error::RecvError,
+        broadcast::error::SendError<u32>,
+        broadcast::error::RecvError,
+        broadcast::error::TryRecvError,
+        mpsc::error::SendTimeoutError<u32>,
+        threadsafe::oneshot::error::RecvError,
+        threadsafe::oneshot::error::TryRecvError,
+    );
+    assert_sync!(
+        watch::error::SendError<u32>,
+        watch::error::RecvError,
+        broadcast::error::SendError<u32>,
+        broadcast::error::RecvError,
+        broadcast::error::TryRecvError,
+        mpsc::error::SendTimeoutError<u32>,
+        threadsafe::oneshot::error::RecvError,
+        threadsafe::oneshot::error::TryRecvError,
+    );
+    assert_not_send!(
+        watch::error::SendError<Rc<u32>>,
+        broadcast::error::SendError<Rc<u32>>,
+        mpsc::error::SendTimeoutError<Rc<u32>>,
+    );
+}
+
+#[test]
+fn io_wrappers_follow_their_io_object() {
+    use evloop::io::{BufReader, BufStream, BufWriter, FillBuf, Lines, ReadLine, ReadUntil, Split};
+    assert_send!(
+        BufReader<SendIo>,
+        BufWriter<SendIo>,
+        BufStream<SendIo>,
+        Lines<BufReader<SendIo>>,
+        Split<BufReader<SendIo>>,
+        ReadUntil<'static, BufReader<SendIo>>,
+        ReadLine<'static, BufReader<SendIo>>,
+        FillBuf<'static, BufReader<SendIo>>,
+    );
+    assert_sync!(BufReader<SendIo>, BufWriter<SendIo>, BufStream<SendIo>);
+    assert_not_send!(
+        BufReader<TcpStream>,
+        BufWriter<TcpStream>,
+        BufStream<TcpStream>,
+        Lines<BufReader<TcpStream>>,
+        Split<BufReader<TcpStream>>,
+        ReadUntil<'static, BufReader<TcpStream>>,
+        ReadLine<'static, BufReader<TcpStream>>,
+        FillBuf<'static, BufReader<TcpStream>>,
+    );
+}
+
+#[test]
+fn in_memory_io() {
+    use evloop::io::{DuplexStream, Empty, ReadHalf, Repeat, Sink, WriteHalf};
+    // Plain values with no state to share.
+    assert_send!(Empty, Repeat, Sink);
+    assert_sync!(Empty, Repeat, Sink);
+    // Both ends of a duplex pipe, and both halves of `io::split`, share an `Rc<RefCell<_>>`.
+    assert_not_send!(DuplexStream, ReadHalf<SendIo>, WriteHalf<SendIo>);
+    assert_not_sync!(DuplexStream, ReadHalf<SendIo>, WriteHalf<SendIo>);
+}
+
+#[test]
+fn more_net_types() {
+    use evloop::net::unix;
+    use evloop::net::{
+        Interest, Ready, TcpSocket, UdpSocket, UnixDatagram, UnixListener, UnixStream,
+    };
+    // Plain data, and a socket that is registered with no reactor yet.
+    assert_send!(Interest, Ready, TcpSocket, unix::UCred);
+    assert_sync!(Interest, Ready, TcpSocket, unix::UCred);
+    assert_not_send!(
+        UdpSocket,
+        UnixListener,
+        UnixStream,
+        UnixDatagram,
+        unix::ReadHalf<'static>,
+        unix::WriteHalf<'static>,
+        unix::OwnedReadHalf,
+        unix::OwnedWriteHalf,
+        unix::ReuniteError,
+    );
+    assert_not_sync!(
+        UdpSocket,
+        UnixListener,
+        UnixStream,
+        UnixDatagram,
+        unix::ReadHalf<'static>,
+        unix::WriteHalf<'static>,
+        unix::OwnedReadHalf,
+        unix::OwnedWriteHalf,
+        unix::ReuniteError,
+    );
+}
+
+#[test]
+fn unconstrained_follows_its_future() {
+    use evloop::task::Unconstrained;
+    assert_send!(Unconstrained<SendFuture>);
+    assert_not_send!(Unconstrained<LocalFuture>);
+}
+
+#[cfg(feature = "futures-io")]
+#[test]
+fn futures_io_wrappers_follow_their_io_object() {
+    use evloop::compat::{EvloopIo, FuturesIo};
+    assert_send!(FuturesIo<SendIo>, EvloopIo<SendIo>);
+    assert_not_send!(FuturesIo<TcpStream>, EvloopIo<TcpStream>);
+}
+
+/// hyper requires its executor, timer and sleep future to be `Send + Sync`.
+#[cfg(feature = "hyper")]
+#[test]
+fn hyper_bridges_are_send_and_sync() {
+    use evloop::compat::hyper::{Executor, Sleep, Timer};
+    assert_send!(Executor, Timer, Sleep);
+    assert_sync!(Executor, Timer, Sleep);
 }

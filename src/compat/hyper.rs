@@ -74,6 +74,19 @@ pub use self::timer::{Sleep, Timer};
 /// Like `spawn`, it must be called on the runtime's thread, inside
 /// [`Runtime::block_on`](crate::Runtime::block_on), and it panics anywhere else. It takes
 /// `!Send` futures, which hyper's own executors do not need to.
+///
+/// ```
+/// use hyper::rt::Executor as _;
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let (tx, rx) = evloop::sync::oneshot::channel();
+///     let local = std::rc::Rc::new("not Send");
+///     evloop::compat::hyper::Executor.execute(async move { tx.send(*local).unwrap() });
+///     assert_eq!(rx.await, Ok("not Send"));
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Executor;
 

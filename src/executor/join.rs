@@ -34,6 +34,9 @@ use crate::coop;
 /// assert_eq!(answer.unwrap(), 42);
 /// # Ok::<(), std::io::Error>(())
 /// ```
+///
+/// There is no separate `AbortHandle`: [`abort`](Self::abort) takes `&self`.
+#[doc(alias = "AbortHandle")]
 pub struct JoinHandle<T> {
     cell: Arc<dyn JoinTarget<T>>,
 }
@@ -58,6 +61,7 @@ impl<T> JoinHandle<T> {
     /// });
     /// # Ok::<(), std::io::Error>(())
     /// ```
+    #[doc(alias = "abort_handle")]
     pub fn abort(&self) {
         let header = self.cell.header();
         if !header.state.is_complete() {
@@ -67,6 +71,18 @@ impl<T> JoinHandle<T> {
     }
 
     /// True once the task has finished: returned, panicked or been cancelled.
+    ///
+    /// ```
+    /// let rt = evloop::Runtime::new()?;
+    /// rt.block_on(async {
+    ///     let handle = evloop::spawn(async { 1 });
+    ///     assert!(!handle.is_finished()); // spawned tasks start at the next turn
+    ///     evloop::task::yield_now().await;
+    ///     assert!(handle.is_finished());
+    ///     assert_eq!(handle.await.unwrap(), 1);
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.cell.header().is_finished()
     }

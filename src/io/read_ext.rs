@@ -102,6 +102,10 @@ pub trait AsyncReadExt: AsyncRead {
     ///
     /// If the future is dropped, or fails, before it resolves, `buf` holds exactly the bytes
     /// read so far, after its old contents.
+    ///
+    /// For a `String` (tokio's `read_to_string`), read into a `Vec<u8>` and check it with
+    /// [`String::from_utf8`].
+    #[doc(alias = "read_to_string")]
     fn read_to_end<'a>(&'a mut self, buf: &'a mut Vec<u8>) -> ReadToEnd<'a, Self>
     where
         Self: Unpin,

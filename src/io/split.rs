@@ -61,11 +61,47 @@ where
 }
 
 /// The reading half of a stream split by [`split`]. `!Send`.
+///
+/// [`unsplit`](Self::unsplit) gives the stream back:
+///
+/// ```
+/// use evloop::io::{AsyncReadExt, AsyncWriteExt, duplex, split};
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let (stream, mut peer) = duplex(64);
+///     let (mut read, write) = split(stream);
+///     peer.write_all(b"hi").await?;
+///     let mut got = [0; 2];
+///     read.read_exact(&mut got).await?;
+///     assert_eq!(&got, b"hi");
+///     let _stream = read.unsplit(write);
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub struct ReadHalf<T> {
     stream: Rc<RefCell<T>>,
 }
 
 /// The writing half of a stream split by [`split`]. `!Send`.
+///
+/// ```
+/// use evloop::io::{AsyncReadExt, AsyncWriteExt, duplex, split};
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let (stream, mut peer) = duplex(64);
+///     let (read, mut write) = split(stream);
+///     assert!(write.is_pair_of(&read));
+///     write.write_all(b"hi").await?;
+///     let mut got = [0; 2];
+///     peer.read_exact(&mut got).await?;
+///     assert_eq!(&got, b"hi");
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub struct WriteHalf<T> {
     stream: Rc<RefCell<T>>,
 }

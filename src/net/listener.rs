@@ -56,6 +56,18 @@ impl TcpListener {
     /// Port 0 picks a free port: read it back with [`local_addr`](Self::local_addr). The
     /// listen backlog is the operating system's maximum (`SOMAXCONN`), so bursts of
     /// connections wait in the kernel instead of being refused.
+    ///
+    /// ```
+    /// use evloop::net::TcpListener;
+    ///
+    /// let rt = evloop::Runtime::new()?;
+    /// rt.block_on(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     assert_ne!(listener.local_addr()?.port(), 0); // the port the kernel picked
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
         let mut last_error = None;
         for addr in resolve(addr)? {
@@ -85,6 +97,38 @@ impl TcpListener {
     /// one (`join_all`): each is a waiter of its own, every new connection wakes all of them,
     /// and those that find no connection left wait again. A future dropped while waiting
     /// removes itself and takes no wake from the others.
+    ///
+    /// ```
+    /// use evloop::io::{AsyncReadExt, AsyncWriteExt};
+    /// use evloop::net::{TcpListener, TcpStream};
+    ///
+    /// let rt = evloop::Runtime::new()?;
+    /// rt.block_on(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let addr = listener.local_addr()?;
+    ///     // The server: one task per connection, answering its first bytes.
+    ///     evloop::spawn(async move {
+    ///         loop {
+    ///             let (mut stream, _peer) = listener.accept().await?;
+    ///             evloop::spawn(async move {
+    ///                 let mut buf = [0; 4];
+    ///                 stream.read_exact(&mut buf).await?;
+    ///                 stream.write_all(&buf).await
+    ///             });
+    ///         }
+    ///         #[allow(unreachable_code)]
+    ///         Ok::<(), std::io::Error>(())
+    ///     });
+    ///
+    ///     let mut client = TcpStream::connect(addr).await?;
+    ///     client.write_all(b"ping").await?;
+    ///     let mut reply = [0; 4];
+    ///     client.read_exact(&mut reply).await?;
+    ///     assert_eq!(&reply, b"ping");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let mut own = OwnWait {
             waiter: self.io.registration().waiter(),

@@ -57,11 +57,52 @@ macro_rules! write_readiness {
 }
 
 /// The read half of a borrowed [`TcpStream::split`].
+///
+/// ```
+/// use evloop::io::{AsyncReadExt, AsyncWriteExt};
+/// use evloop::net::{TcpListener, TcpStream};
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
+///     let (mut server, _) = listener.accept().await?;
+///     client.write_all(b"hello").await?;
+///
+///     let (mut read, _write) = server.split();
+///     let mut buf = [0; 5];
+///     read.read_exact(&mut buf).await?;
+///     assert_eq!(&buf, b"hello");
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct ReadHalf<'a>(&'a TcpStream);
 
 /// The write half of a borrowed [`TcpStream::split`]. `shutdown` closes the stream's write
 /// direction; dropping the half does not.
+///
+/// ```
+/// use evloop::io::{AsyncReadExt, AsyncWriteExt};
+/// use evloop::net::{TcpListener, TcpStream};
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
+///     let (mut server, _) = listener.accept().await?;
+///
+///     let (_read, mut write) = server.split();
+///     write.write_all(b"bye").await?;
+///     write.shutdown().await?; // the client reads EOF after "bye"
+///     let mut reply = Vec::new();
+///     client.read_to_end(&mut reply).await?;
+///     assert_eq!(reply, b"bye");
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct WriteHalf<'a>(&'a TcpStream);
 
@@ -71,12 +112,71 @@ impl TcpStream {
     /// Borrows the stream as a read half and a write half, usable from two futures at once
     /// (joined in one task, for instance). See [`into_split`](Self::into_split) for halves
     /// that can move into two tasks.
+    ///
+    /// An echo server's connection, with the halves copying into each other:
+    ///
+    /// ```
+    /// use evloop::io::{AsyncReadExt, AsyncWriteExt};
+    /// use evloop::net::{TcpListener, TcpStream};
+    ///
+    /// let rt = evloop::Runtime::new()?;
+    /// rt.block_on(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
+    ///     let (mut server, _) = listener.accept().await?;
+    ///
+    ///     let echo = async {
+    ///         let (mut read, mut write) = server.split();
+    ///         evloop::io::copy(&mut read, &mut write).await?;
+    ///         write.shutdown().await
+    ///     };
+    ///     let talk = async {
+    ///         client.write_all(b"ping").await?;
+    ///         client.shutdown().await?;
+    ///         let mut reply = Vec::new();
+    ///         client.read_to_end(&mut reply).await?;
+    ///         Ok::<_, std::io::Error>(reply)
+    ///     };
+    ///     let (echoed, reply) = evloop::future::join(echo, talk).await;
+    ///     echoed?;
+    ///     assert_eq!(reply?, b"ping");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
         (ReadHalf(self), WriteHalf(self))
     }
 
     /// Splits the stream into owned halves that can move into two tasks. Dropping the write
     /// half shuts down the write direction; [`OwnedReadHalf::reunite`] puts them back together.
+    ///
+    /// ```
+    /// use evloop::io::{AsyncReadExt, AsyncWriteExt};
+    /// use evloop::net::{TcpListener, TcpStream};
+    ///
+    /// let rt = evloop::Runtime::new()?;
+    /// rt.block_on(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let client = TcpStream::connect(listener.local_addr()?).await?;
+    ///     let (mut server, _) = listener.accept().await?;
+    ///
+    ///     // One task writes, and dropping its half tells the server the client is done.
+    ///     let (mut read, mut write) = client.into_split();
+    ///     let writer = evloop::spawn(async move { write.write_all(b"a request").await });
+    ///     let mut request = Vec::new();
+    ///     server.read_to_end(&mut request).await?;
+    ///     assert_eq!(request, b"a request");
+    ///     writer.await.unwrap()?;
+    ///
+    ///     server.write_all(b"a reply").await?;
+    ///     let mut reply = [0; 7];
+    ///     read.read_exact(&mut reply).await?;
+    ///     assert_eq!(&reply, b"a reply");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
         let stream = Rc::new(self);
         (
@@ -136,6 +236,34 @@ impl AsyncWrite for WriteHalf<'_> {
 }
 
 /// The read half of [`TcpStream::into_split`]; it can move into its own task.
+///
+/// ```
+/// use evloop::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+/// use evloop::net::{TcpListener, TcpStream};
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
+///     let (server, _) = listener.accept().await?;
+///     let (read, _write) = server.into_split();
+///
+///     // A task of its own reads the lines.
+///     let reader = evloop::spawn(async move {
+///         let mut lines = BufReader::new(read).lines();
+///         let mut got = Vec::new();
+///         while let Some(line) = lines.next_line().await? {
+///             got.push(line);
+///         }
+///         Ok::<_, std::io::Error>(got)
+///     });
+///     client.write_all(b"one\ntwo\n").await?;
+///     client.shutdown().await?;
+///     assert_eq!(reader.await.unwrap()?, ["one", "two"]);
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct OwnedReadHalf {
     stream: Rc<TcpStream>,
@@ -144,6 +272,29 @@ pub struct OwnedReadHalf {
 /// The write half of [`TcpStream::into_split`]; it can move into its own task. Dropping it
 /// shuts down the write direction (the peer reads EOF), unless [`forget`](Self::forget) was
 /// called or it was [reunited](OwnedReadHalf::reunite).
+///
+/// ```
+/// use evloop::io::{AsyncReadExt, AsyncWriteExt};
+/// use evloop::net::{TcpListener, TcpStream};
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
+///     let (server, _) = listener.accept().await?;
+///     let (_read, mut write) = server.into_split();
+///
+///     evloop::spawn(async move {
+///         write.write_all(b"done").await
+///         // `write` drops here: the client reads EOF.
+///     });
+///     let mut got = Vec::new();
+///     client.read_to_end(&mut got).await?;
+///     assert_eq!(got, b"done");
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct OwnedWriteHalf {
     stream: Rc<TcpStream>,
@@ -152,6 +303,27 @@ pub struct OwnedWriteHalf {
 
 /// The error of [`OwnedReadHalf::reunite`]: the halves came from different streams. Both are
 /// given back.
+///
+/// ```
+/// use evloop::net::{TcpListener, TcpStream};
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+///     let one = TcpStream::connect(listener.local_addr()?).await?;
+///     let two = TcpStream::connect(listener.local_addr()?).await?;
+///     let (read_one, write_one) = one.into_split();
+///     let (read_two, write_two) = two.into_split();
+///
+///     let error = read_one.reunite(write_two).unwrap_err();
+///     // Both halves come back, and each pair reunites.
+///     let evloop::net::ReuniteError(read_one, write_two) = error;
+///     read_one.reunite(write_one).unwrap();
+///     read_two.reunite(write_two).unwrap();
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct ReuniteError(pub OwnedReadHalf, pub OwnedWriteHalf);
 

@@ -87,6 +87,26 @@ impl fmt::Debug for Interest {
 /// Readiness is a hint kept by the reactor: it says the next operation in that direction is
 /// worth trying, not that it will succeed. An operation that finds nothing
 /// (`WouldBlock`) clears it, and the next wait sleeps until the kernel reports a change.
+///
+/// ```
+/// use evloop::io::AsyncWriteExt;
+/// use evloop::net::{Interest, TcpListener, TcpStream};
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+///     let client = TcpStream::connect(listener.local_addr()?).await?;
+///     let (mut server, _) = listener.accept().await?;
+///     server.write_all(b"x").await?;
+///
+///     let ready = client.ready(Interest::READABLE | Interest::WRITABLE).await?;
+///     assert!(ready.is_writable()); // room in a fresh send buffer
+///     let ready = client.ready(Interest::READABLE).await?;
+///     assert!(ready.is_readable() && !ready.is_writable()); // only what was asked for
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Ready(u8);
 

@@ -86,6 +86,11 @@ impl Builder {
     /// The default settings: [`EVENT_INTERVAL`], [`TASK_BUDGET`](crate::coop::TASK_BUDGET),
     /// 1024 I/O events per wait, and the slow-poll detector on at
     /// [`DEFAULT_SLOW_POLL_THRESHOLD`] in debug builds, off in release builds.
+    ///
+    /// This is tokio's `Builder::new_current_thread().enable_all()`: the runtime is always
+    /// the current thread's, and its I/O and timers are always on.
+    #[doc(alias = "new_current_thread", alias = "enable_all")]
+    #[doc(alias = "enable_io", alias = "enable_time")]
     pub fn new() -> Self {
         Builder {
             event_interval: EVENT_INTERVAL,
@@ -235,6 +240,19 @@ pub struct Runtime {
 }
 
 /// Counts that show what a runtime holds, for tests and monitoring.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let rt = evloop::Runtime::new()?;
+/// let waiter = rt.spawn(evloop::time::sleep(Duration::from_secs(3600)));
+/// let metrics = rt.metrics();
+/// assert_eq!(metrics.live_tasks, 1);
+/// waiter.abort();
+/// rt.block_on(async { assert!(waiter.await.unwrap_err().is_cancelled()) });
+/// assert_eq!(rt.metrics().live_tasks, 0); // a leak check for tests
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RuntimeMetrics {
@@ -270,6 +288,23 @@ impl Runtime {
     /// A panic in `future` propagates to the caller (a panic in a spawned task does not: it
     /// goes to that task's `JoinHandle`). Calling `block_on` from inside a task panics. If the
     /// operating system fails the wait for I/O (`epoll_wait`), `block_on` panics with the error.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = evloop::Runtime::new()?;
+    /// let (tx, rx) = evloop::sync::oneshot::channel();
+    /// // A task left running when `block_on` returns waits in the runtime...
+    /// rt.block_on(async {
+    ///     evloop::spawn(async move {
+    ///         evloop::time::sleep(Duration::from_millis(10)).await;
+    ///         tx.send("later").unwrap();
+    ///     });
+    /// });
+    /// // ...and runs on at the next `block_on`.
+    /// assert_eq!(rt.block_on(rx), Ok("later"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let _enter = context::enter(self.handle.clone());
@@ -301,6 +336,13 @@ impl Runtime {
 
     /// Spawns a task onto this runtime from outside of it; it first runs at the next
     /// `block_on`. Inside the runtime, [`spawn`](crate::spawn) does the same.
+    ///
+    /// ```
+    /// let rt = evloop::Runtime::new()?;
+    /// let handle = rt.spawn(async { 6 * 7 });
+    /// assert_eq!(rt.block_on(handle).unwrap(), 42);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where

@@ -11,6 +11,13 @@ use super::{dispatcher, registry};
 /// A signal number that [`signal`] can listen for.
 ///
 /// The constructors name the usual ones; [`SignalKind::from_raw`] takes any other number.
+///
+/// ```
+/// use evloop::signal::unix::SignalKind;
+///
+/// assert_eq!(SignalKind::terminate().as_raw_value(), 15); // SIGTERM on Linux
+/// assert_eq!(SignalKind::from_raw(15), SignalKind::terminate());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SignalKind(c_int);
 
@@ -129,6 +136,21 @@ pub fn signal(kind: SignalKind) -> std::io::Result<Signal> {
 ///
 /// A `Signal` is received inside an evloop runtime, which reads the self-pipe for it; it does
 /// not belong to one runtime and may be moved between runtimes and threads.
+///
+/// ```
+/// use evloop::signal::unix::{SignalKind, signal};
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let mut user1 = signal(SignalKind::user_defined1())?;
+///     // Send this process a SIGUSR1, as an operator would with `kill -USR1 <pid>`.
+///     let pid = std::process::id().to_string();
+///     std::process::Command::new("kill").args(["-USR1", &pid]).status()?;
+///     assert_eq!(user1.recv().await, Some(()));
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub struct Signal {
     kind: SignalKind,
     /// The generation of this signal this stream has reported (or that existed at creation).

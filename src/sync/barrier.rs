@@ -59,6 +59,28 @@ pub struct Barrier {
 }
 
 /// What [`Barrier::wait`] returns: whether this task was the round's leader.
+///
+/// ```
+/// use std::rc::Rc;
+/// use evloop::sync::Barrier;
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let barrier = Rc::new(Barrier::new(3));
+///     let tasks: Vec<_> = (0..3)
+///         .map(|_| {
+///             let barrier = barrier.clone();
+///             evloop::spawn(async move { barrier.wait().await.is_leader() })
+///         })
+///         .collect();
+///     let mut leaders = 0;
+///     for task in tasks {
+///         leaders += task.await.unwrap() as u32;
+///     }
+///     assert_eq!(leaders, 1); // one task per round does the round's extra work
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct BarrierWaitResult(bool);
 

@@ -61,6 +61,24 @@ pub mod error {
     impl<T> std::error::Error for SendError<T> {}
 
     /// Why [`Receiver::recv`](super::Receiver::recv) returned no value.
+    ///
+    /// ```
+    /// use evloop::sync::broadcast::{self, error::RecvError};
+    ///
+    /// let rt = evloop::Runtime::new()?;
+    /// rt.block_on(async {
+    ///     let (tx, mut rx) = broadcast::channel(2);
+    ///     for i in 0..4 {
+    ///         tx.send(i).unwrap(); // keeps the last 2 values only
+    ///     }
+    ///     assert_eq!(rx.recv().await, Err(RecvError::Lagged(2))); // 0 and 1 were lost
+    ///     assert_eq!(rx.recv().await, Ok(2));
+    ///     assert_eq!(rx.recv().await, Ok(3));
+    ///     drop(tx);
+    ///     assert_eq!(rx.recv().await, Err(RecvError::Closed));
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[derive(Clone, Copy, PartialEq, Eq, Debug)]
     pub enum RecvError {
         /// Every sender is gone and every kept value was read.

@@ -227,6 +227,22 @@ impl Drop for Unlock<'_> {
 }
 
 /// The lock on a [`Mutex`]'s value; unlocks when dropped.
+///
+/// ```
+/// use evloop::sync::Mutex;
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let counter = Mutex::new(0);
+///     {
+///         let mut guard = counter.lock().await;
+///         *guard += 1;
+///         assert!(counter.try_lock().is_err()); // held until `guard` drops
+///     }
+///     assert_eq!(*counter.lock().await, 1);
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[must_use = "the mutex unlocks as soon as the guard is dropped"]
 pub struct MutexGuard<'a, T: ?Sized> {
     // Field order: the borrow of the value ends before the permit goes back (invariant 4).
@@ -329,6 +345,25 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for MappedMutexGuard<'_, T> {
 
 /// The lock on an `Rc<Mutex<T>>`, from [`Mutex::lock_owned`]; `'static`, so it can move into a
 /// spawned task. Unlocks when dropped.
+///
+/// ```
+/// use std::rc::Rc;
+/// use evloop::sync::Mutex;
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let log = Rc::new(Mutex::new(Vec::new()));
+///     let guard = log.clone().lock_owned().await;
+///     let writer = evloop::spawn(async move {
+///         let mut guard = guard; // the lock moved into the task
+///         guard.push("first");
+///     });
+///     log.lock().await.push("second"); // waits for the task's guard to drop
+///     writer.await.unwrap();
+///     assert_eq!(*log.lock().await, ["first", "second"]);
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[must_use = "the mutex unlocks as soon as the guard is dropped"]
 pub struct OwnedMutexGuard<T: ?Sized> {
     mutex: Rc<Mutex<T>>,

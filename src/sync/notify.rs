@@ -265,6 +265,21 @@ impl fmt::Debug for Notify {
 }
 
 /// The future returned by [`Notify::notified`].
+///
+/// A `notify_one` with nobody waiting is kept as a permit, so a notification sent between
+/// checking a condition and awaiting is not lost:
+///
+/// ```
+/// use evloop::sync::Notify;
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let notify = Notify::new();
+///     notify.notify_one(); // before anyone waits
+///     notify.notified().await; // completes at once, using the stored permit
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct Notified<'a> {
     notify: &'a Notify,

@@ -137,6 +137,27 @@ fn wake(slot: &Cell<Option<Waker>>) {
 
 /// The sending half of a [`oneshot`](self) channel: [`send`](Sender::send) consumes it.
 /// Dropping it unsent makes the receiver's await return [`RecvError`].
+///
+/// A worker that stops when nobody waits for its answer any more:
+///
+/// ```
+/// use std::time::Duration;
+/// use evloop::sync::oneshot;
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let (mut tx, rx) = oneshot::channel::<u32>();
+///     let worker = evloop::spawn(async move {
+///         evloop::select! {
+///             _ = evloop::time::sleep(Duration::from_secs(3600)) => { let _ = tx.send(42); }
+///             _ = tx.closed() => {} // the receiver is gone: give up
+///         }
+///     });
+///     drop(rx);
+///     worker.await.unwrap(); // returns at once, not in an hour
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub struct Sender<T> {
     inner: Rc<Inner<T>>,
 }
@@ -220,6 +241,22 @@ impl<T> fmt::Debug for Sender<T> {
 /// the receiver was [closed](Receiver::close) before a value arrived). Awaiting is cancel-safe:
 /// the value stays in the channel until a poll returns it. After it returned a value, polling
 /// again gives `RecvError`.
+///
+/// ```
+/// use evloop::sync::oneshot;
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let (tx, rx) = oneshot::channel();
+///     evloop::spawn(async move { tx.send("ready").unwrap() });
+///     assert_eq!(rx.await, Ok("ready"));
+///
+///     let (tx, rx) = oneshot::channel::<&str>();
+///     drop(tx); // dropped unsent
+///     assert!(rx.await.is_err());
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub struct Receiver<T> {
     inner: Rc<Inner<T>>,
     /// Set once an await returned `Ready`, or `try_recv` returned the value or `Closed`.

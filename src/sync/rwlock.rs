@@ -226,6 +226,19 @@ impl Drop for Release<'_> {
 }
 
 /// Shared access to an [`RwLock`]'s value; released when dropped.
+///
+/// ```
+/// use evloop::sync::RwLock;
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let config = RwLock::new(String::from("v1"));
+///     let a = config.read().await;
+///     let b = config.read().await; // any number of readers at once
+///     assert_eq!((a.as_str(), b.as_str()), ("v1", "v1"));
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct RwLockReadGuard<'a, T: ?Sized> {
     // Field order: the borrow ends before the permit goes back (invariant 4).
@@ -271,6 +284,18 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockReadGuard<'_, T> {
 }
 
 /// Exclusive access to an [`RwLock`]'s value; released when dropped.
+///
+/// ```
+/// use evloop::sync::RwLock;
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let config = RwLock::new(String::from("v1"));
+///     *config.write().await = String::from("v2");
+///     assert_eq!(*config.read().await, "v2");
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct RwLockWriteGuard<'a, T: ?Sized> {
     value: &'a mut T,

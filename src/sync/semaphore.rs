@@ -615,6 +615,20 @@ impl fmt::Debug for AcquireOwned {
 }
 
 /// Permits borrowed from a [`Semaphore`]; they go back when the guard drops.
+///
+/// ```
+/// use evloop::sync::Semaphore;
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let slots = Semaphore::new(2);
+///     let permit = slots.acquire().await.unwrap();
+///     assert_eq!(slots.available_permits(), 1);
+///     drop(permit);
+///     assert_eq!(slots.available_permits(), 2);
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[must_use = "the permits are released as soon as the guard is dropped"]
 pub struct SemaphorePermit<'a> {
     semaphore: &'a Semaphore,
@@ -705,6 +719,32 @@ impl fmt::Debug for SemaphorePermit<'_> {
 
 /// Permits of an `Rc<Semaphore>`; they go back when the guard drops. Being `'static`, the
 /// guard can move into a spawned task.
+///
+/// At most `n` tasks at once, each holding its permit for its whole life:
+///
+/// ```
+/// use std::rc::Rc;
+/// use evloop::sync::Semaphore;
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let limit = Rc::new(Semaphore::new(2));
+///     let mut tasks = Vec::new();
+///     for job in 0..5 {
+///         let permit = limit.clone().acquire_owned().await.unwrap();
+///         tasks.push(evloop::spawn(async move {
+///             evloop::task::yield_now().await;
+///             drop(permit); // the next job may start
+///             job
+///         }));
+///     }
+///     for task in tasks {
+///         task.await.unwrap();
+///     }
+///     assert_eq!(limit.available_permits(), 2);
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[must_use = "the permits are released as soon as the guard is dropped"]
 pub struct OwnedSemaphorePermit {
     semaphore: Rc<Semaphore>,

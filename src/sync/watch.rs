@@ -125,6 +125,20 @@ pub fn channel<T>(init: T) -> (Sender<T>, Receiver<T>) {
 ///
 /// It holds the value's `RefCell` borrow: sending while a `Ref` is alive panics, so keep it
 /// short and never hold it across an `.await`.
+///
+/// ```
+/// use evloop::sync::watch;
+///
+/// let (tx, mut rx) = watch::channel(1);
+/// tx.send(2).unwrap();
+/// {
+///     let value = rx.borrow_and_update();
+///     assert_eq!(*value, 2);
+///     assert!(value.has_changed()); // it had not been seen before this borrow
+/// } // the borrow ends here, before the next send
+/// tx.send(3).unwrap();
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub struct Ref<'a, T> {
     inner: std::cell::Ref<'a, T>,
     has_changed: bool,

@@ -38,6 +38,10 @@ use crate::sync::threadsafe::oneshot;
 ///
 /// Panics if called outside of an evloop runtime. If the pool cannot start any thread, the
 /// handle reports a panic that says why.
+///
+/// For blocking work inside a task, tokio's `block_in_place` has no evloop counterpart (the
+/// loop has one thread, which the work would stall): move the work here instead.
+#[doc(alias = "block_in_place")]
 #[track_caller]
 pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
 where

@@ -39,6 +39,10 @@ pub use join_set::JoinSet;
 ///
 /// Panics if called outside of an evloop runtime (use [`Runtime::spawn`](crate::Runtime::spawn)
 /// there).
+///
+/// Every evloop task is local to its runtime's thread, so this is also what tokio's
+/// `task::spawn_local` on a `LocalSet` is: there is no `LocalSet` to set up.
+#[doc(alias = "spawn_local", alias = "LocalSet")]
 #[track_caller]
 pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
 where
@@ -138,6 +142,29 @@ pub fn unconstrained<F: Future>(future: F) -> Unconstrained<F> {
 }
 
 /// The future of [`unconstrained`]: polls the inner future with no budget limit.
+///
+/// ```
+/// use evloop::sync::mpsc;
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let (tx, mut rx) = mpsc::unbounded_channel();
+///     for i in 0..1000 {
+///         tx.send(i).unwrap();
+///     }
+///     drop(tx);
+///     // Drains all 1000 without yielding to other tasks every few hundred receives.
+///     let drained = evloop::task::unconstrained(async {
+///         let mut n = 0;
+///         while rx.recv().await.is_some() {
+///             n += 1;
+///         }
+///         n
+///     });
+///     assert_eq!(drained.await, 1000);
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Unconstrained<F> {
     future: F,

@@ -9,6 +9,24 @@ use super::sleep::{Sleep, far_future_saturating, sleep_until};
 
 /// What an [`Interval`] does when a whole period or more passed since a tick was due (the task
 /// was busy, or the loop was blocked).
+///
+/// ```
+/// use std::time::Duration;
+/// use evloop::time::{MissedTickBehavior, interval};
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let mut ticks = interval(Duration::from_millis(10));
+///     // After a stall, tick one period after the late tick instead of catching up.
+///     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+///     ticks.tick().await;
+///     std::thread::sleep(Duration::from_millis(30)); // the loop is blocked
+///     let late = ticks.tick().await; // due 20 ms ago: completes at once
+///     let next = ticks.tick().await; // a period after the late tick *ran*
+///     // `Burst` would have scheduled it a period after `late` was due: 10 ms.
+///     assert!(next - late >= Duration::from_millis(30));
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MissedTickBehavior {
     /// Fire the missed ticks back to back, as fast as they are awaited, until caught up; the
@@ -57,6 +75,20 @@ pub fn interval(period: Duration) -> Interval {
 /// # Panics
 ///
 /// Panics if `period` is zero.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     // Start one period from now, instead of at once as `interval` does.
+///     let period = Duration::from_millis(10);
+///     let start = Instant::now() + period;
+///     let mut ticks = evloop::time::interval_at(start, period);
+///     assert_eq!(ticks.tick().await, start);
+///     assert_eq!(ticks.tick().await, start + period);
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
     assert!(
         !period.is_zero(),
@@ -70,6 +102,38 @@ pub fn interval_at(start: Instant, period: Duration) -> Interval {
 }
 
 /// A stream of ticks; see [`interval`].
+///
+/// A periodic job beside other work, in one task:
+///
+/// ```
+/// use std::time::Duration;
+/// use evloop::sync::mpsc;
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let (tx, mut rx) = mpsc::channel(8);
+///     evloop::spawn(async move {
+///         for job in 0..3 {
+///             tx.send(job).await.unwrap();
+///         }
+///     });
+///     let mut flush = evloop::time::interval(Duration::from_millis(5));
+///     let mut batch = Vec::new();
+///     let mut flushed = Vec::new();
+///     loop {
+///         evloop::select! {
+///             job = rx.recv() => match job {
+///                 Some(job) => batch.push(job),
+///                 None => break,
+///             },
+///             _ = flush.tick() => flushed.append(&mut batch),
+///         }
+///     }
+///     flushed.append(&mut batch);
+///     assert_eq!(flushed, [0, 1, 2]);
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct Interval {
     period: Duration,

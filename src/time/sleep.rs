@@ -41,6 +41,17 @@ pub fn sleep(duration: Duration) -> Sleep {
 ///
 /// A deadline in the past completes without waiting: at the first poll, or at the next loop
 /// turn if the loop last read the clock before that deadline.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let deadline = Instant::now() + Duration::from_millis(20);
+///     evloop::time::sleep_until(deadline).await;
+///     assert!(Instant::now() >= deadline);
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
         deadline,
@@ -57,6 +68,26 @@ pub(crate) fn far_future_saturating(start: Instant, duration: Duration) -> Insta
 }
 
 /// The future of [`sleep`] and [`sleep_until`].
+///
+/// A `Sleep` kept across the turns of a loop can be moved with [`reset`](Self::reset)
+/// instead of made anew; pin it to poll it by reference:
+///
+/// ```
+/// use std::pin::pin;
+/// use std::time::{Duration, Instant};
+/// use evloop::time::sleep;
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let mut timer = pin!(sleep(Duration::from_secs(3600)));
+///     assert!(!timer.is_elapsed());
+///     // Something happened: wait a short while instead.
+///     timer.as_mut().reset(Instant::now() + Duration::from_millis(10));
+///     timer.as_mut().await;
+///     assert!(timer.is_elapsed());
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 #[derive(Debug)]
 pub struct Sleep {

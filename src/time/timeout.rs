@@ -35,7 +35,20 @@ pub fn timeout<F: IntoFuture>(
     timeout_at(far_future_saturating(Instant::now(), duration), future)
 }
 
-/// Like [`timeout`], with an absolute deadline.
+/// Like [`timeout`], with an absolute deadline: one deadline shared by several steps.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use evloop::time::{sleep, timeout_at};
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let deadline = Instant::now() + Duration::from_millis(50);
+///     assert_eq!(timeout_at(deadline, async { 1 }).await, Ok(1));
+///     // The second step gets what is left of the same 50 ms, not 50 ms more.
+///     assert!(timeout_at(deadline, sleep(Duration::from_secs(60))).await.is_err());
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn timeout_at<F: IntoFuture>(
     deadline: Instant,
     future: F,

@@ -75,6 +75,23 @@ macro_rules! write_readiness {
 }
 
 /// The read half of a borrowed [`UnixStream::split`].
+///
+/// ```
+/// use evloop::io::{AsyncReadExt, AsyncWriteExt};
+/// use evloop::net::UnixStream;
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let (mut ours, mut theirs) = UnixStream::pair()?;
+///     theirs.write_all(b"hi").await?;
+///     let (mut read, _write) = ours.split();
+///     let mut got = [0; 2];
+///     read.read_exact(&mut got).await?;
+///     assert_eq!(&got, b"hi");
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct ReadHalf<'a>(&'a UnixStream);
 
@@ -152,6 +169,31 @@ impl AsyncWrite for WriteHalf<'_> {
 }
 
 /// The read half of [`UnixStream::into_split`]; it can move into its own task.
+///
+/// ```
+/// use evloop::io::{AsyncReadExt, AsyncWriteExt};
+/// use evloop::net::UnixStream;
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let (ours, mut theirs) = UnixStream::pair()?;
+///     let (mut read, mut write) = ours.into_split();
+///     let reader = evloop::spawn(async move {
+///         let mut got = Vec::new();
+///         read.read_to_end(&mut got).await.map(|_| got)
+///     });
+///     write.write_all(b"ping").await?;
+///     drop(write); // shuts our write direction down: the peer reads EOF
+///     let mut heard = Vec::new();
+///     theirs.read_to_end(&mut heard).await?;
+///     assert_eq!(heard, b"ping");
+///     theirs.write_all(b"pong").await?;
+///     drop(theirs);
+///     assert_eq!(reader.await.unwrap()?, b"pong");
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct OwnedReadHalf {
     stream: Rc<UnixStream>,

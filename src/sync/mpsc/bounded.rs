@@ -53,6 +53,27 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 
 /// A sending handle of a bounded channel. Clone it for more producers; the receiver sees the
 /// end of the stream when every clone is gone.
+///
+/// ```
+/// use evloop::sync::mpsc;
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let (tx, mut rx) = mpsc::channel(4);
+///     for worker in 0..3 {
+///         let tx = tx.clone();
+///         evloop::spawn(async move { tx.send(worker).await.unwrap() });
+///     }
+///     drop(tx); // or `recv` would wait for this last sender forever
+///     let mut got = Vec::new();
+///     while let Some(worker) = rx.recv().await {
+///         got.push(worker);
+///     }
+///     got.sort();
+///     assert_eq!(got, [0, 1, 2]);
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub struct Sender<T> {
     chan: Rc<Chan<T>>,
 }
@@ -327,7 +348,25 @@ impl<T> fmt::Debug for Sender<T> {
     }
 }
 
-/// The receiving handle of a bounded channel.
+/// The receiving handle of a bounded channel. [`recv`](Self::recv) gives `None` once every
+/// sender is gone and the buffer is empty.
+///
+/// ```
+/// use evloop::sync::mpsc;
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let (tx, mut rx) = mpsc::channel(1);
+///     evloop::spawn(async move {
+///         tx.send("first").await.unwrap();
+///         tx.send("second").await.unwrap(); // waits until "first" is read
+///     });
+///     assert_eq!(rx.recv().await, Some("first"));
+///     assert_eq!(rx.recv().await, Some("second"));
+///     assert_eq!(rx.recv().await, None);
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub struct Receiver<T> {
     chan: Rc<Chan<T>>,
 }
@@ -480,6 +519,22 @@ impl<T> fmt::Debug for Receiver<T> {
 /// One reserved slot of a bounded channel, from [`Sender::reserve`]: [`send`](Permit::send)
 /// fills it without waiting; dropping the permit unused gives the slot to the next waiting
 /// sender.
+///
+/// Reserving first lets a sender make the value only once there is room for it, and never
+/// lose it to a closed channel:
+///
+/// ```
+/// use evloop::sync::mpsc;
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let (tx, mut rx) = mpsc::channel(1);
+///     let permit = tx.reserve().await.unwrap(); // waits for room, not for a value
+///     permit.send(String::from("built after the slot was ours"));
+///     assert_eq!(rx.recv().await.unwrap(), "built after the slot was ours");
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[must_use = "the slot is released as soon as the permit is dropped"]
 pub struct Permit<'a, T> {
     sender: &'a Sender<T>,
@@ -556,6 +611,21 @@ impl<T> fmt::Debug for PermitIterator<'_, T> {
 /// One reserved slot that owns its [`Sender`], from [`Sender::reserve_owned`]: being
 /// `'static`, it can move into another task. Dropping it unused frees the slot (and drops the
 /// sender).
+///
+/// ```
+/// use evloop::sync::mpsc;
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let (tx, mut rx) = mpsc::channel(1);
+///     let permit = tx.reserve_owned().await.unwrap(); // the slot is ours from here
+///     evloop::spawn(async move {
+///         let _tx = permit.send("from the task"); // gives the sender back
+///     });
+///     assert_eq!(rx.recv().await, Some("from the task"));
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[must_use = "the slot is released as soon as the permit is dropped"]
 pub struct OwnedPermit<T> {
     /// `Some` until `send` or `release` hands the sender back.

@@ -28,6 +28,17 @@ impl<T> fmt::Display for SendError<T> {
 impl<T> std::error::Error for SendError<T> {}
 
 /// Why [`Sender::try_send`](super::Sender::try_send) did not send; the value is inside.
+///
+/// ```
+/// use evloop::sync::mpsc::{self, error::TrySendError};
+///
+/// let (tx, mut rx) = mpsc::channel(1);
+/// assert_eq!(tx.try_send(1), Ok(()));
+/// assert_eq!(tx.try_send(2), Err(TrySendError::Full(2))); // shed load instead of waiting
+/// rx.close();
+/// assert_eq!(tx.try_send(3), Err(TrySendError::Closed(3)));
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum TrySendError<T> {
     /// Every slot is taken (or other senders are already waiting for one).
@@ -121,6 +132,18 @@ impl<T> fmt::Display for SendTimeoutError<T> {
 impl<T> std::error::Error for SendTimeoutError<T> {}
 
 /// Why `try_recv` returned no value.
+///
+/// ```
+/// use evloop::sync::mpsc::{self, error::TryRecvError};
+///
+/// let (tx, mut rx) = mpsc::unbounded_channel();
+/// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+/// tx.send(1).unwrap();
+/// drop(tx);
+/// assert_eq!(rx.try_recv(), Ok(1)); // what was sent is still read
+/// assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum TryRecvError {
     /// The buffer is empty; senders may still send.

@@ -41,6 +41,29 @@ pub fn unbounded_channel<T>() -> (UnboundedSender<T>, UnboundedReceiver<T>) {
 }
 
 /// A sending handle of an unbounded channel. Clone it for more producers.
+///
+/// [`send`](Self::send) never waits, so it works outside of async code too, from a callback
+/// or a destructor:
+///
+/// ```
+/// use evloop::sync::mpsc;
+///
+/// struct Job(u32, mpsc::UnboundedSender<u32>);
+/// impl Drop for Job {
+///     fn drop(&mut self) {
+///         let _ = self.1.send(self.0); // report the job done, even on a panic
+///     }
+/// }
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let (tx, mut rx) = mpsc::unbounded_channel();
+///     drop(Job(7, tx));
+///     assert_eq!(rx.recv().await, Some(7));
+///     assert_eq!(rx.recv().await, None);
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub struct UnboundedSender<T> {
     chan: Rc<Chan<T>>,
 }
@@ -114,7 +137,30 @@ impl<T> fmt::Debug for UnboundedSender<T> {
     }
 }
 
-/// The receiving handle of an unbounded channel.
+/// The receiving handle of an unbounded channel. [`recv`](Self::recv) gives `None` once every
+/// sender is gone and the buffer is empty.
+///
+/// ```
+/// use evloop::sync::mpsc;
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let (tx, mut rx) = mpsc::unbounded_channel();
+///     let producer = evloop::spawn(async move {
+///         for word in ["a", "b"] {
+///             tx.send(word).unwrap();
+///             evloop::task::yield_now().await;
+///         }
+///     });
+///     let mut words = Vec::new();
+///     while let Some(word) = rx.recv().await {
+///         words.push(word);
+///     }
+///     producer.await.unwrap();
+///     assert_eq!(words, ["a", "b"]);
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub struct UnboundedReceiver<T> {
     chan: Rc<Chan<T>>,
 }

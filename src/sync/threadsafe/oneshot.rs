@@ -99,6 +99,24 @@ fn store_waker(slot: &mut Option<Waker>, cx: &Context<'_>) {
 }
 
 /// The sending half: `Send` (if `T` is), so it can move to another thread.
+///
+/// The other thread may stop early when nobody waits any more:
+///
+/// ```
+/// use evloop::sync::threadsafe::oneshot;
+///
+/// let (tx, rx) = oneshot::channel::<u64>();
+/// drop(rx); // the asker gave up (a timeout, say)
+/// let worker = std::thread::spawn(move || {
+///     if tx.is_closed() {
+///         return "skipped"; // the answer is no longer wanted
+///     }
+///     let _ = tx.send(1);
+///     "sent"
+/// });
+/// assert_eq!(worker.join().unwrap(), "skipped");
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub struct Sender<T> {
     /// `None` once `send` ran (invariant 4).
     inner: Option<Arc<Inner<T>>>,
@@ -182,6 +200,18 @@ impl<T> fmt::Debug for Sender<T> {
 ///
 /// Awaiting it gives `Ok(value)`, or [`RecvError`] if the sender dropped without sending.
 /// Cancel-safe. After it returned a value, polling again gives `RecvError`.
+///
+/// ```
+/// use evloop::sync::threadsafe::oneshot;
+///
+/// let rt = evloop::Runtime::new()?;
+/// rt.block_on(async {
+///     let (tx, rx) = oneshot::channel::<u64>();
+///     std::thread::spawn(move || drop(tx)); // the other thread gives up
+///     assert!(rx.await.is_err());
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub struct Receiver<T> {
     inner: Arc<Inner<T>>,
     /// Set once an await returned `Ready`, or `try_recv` returned the value or `Closed`.
