@@ -731,3 +731,58 @@ fn a_runtime_dropped_inside_another_runtimes_task_keeps_its_destructors_spawns()
     );
     assert_eq!(spawned_drops.count(), 1);
 }
+
+/// Writes through the `&mut` it holds when dropped, as a guard inside a task's future may.
+struct WritesOnDrop<'a>(&'a mut u64);
+
+impl Drop for WritesOnDrop<'_> {
+    fn drop(&mut self) {
+        *self.0 += 1;
+    }
+}
+
+/// Awaiting (or dropping, or aborting) a handle while its task is suspended holding a `&mut`
+/// to one of its own locals must not look at the task's stage: a shared reference to the
+/// future there invalidates that `&mut` under both of Miri's aliasing models, and the task's
+/// next use of it was undefined behaviour.
+#[test]
+fn a_join_handle_never_borrows_the_future_of_a_suspended_task() {
+    let rt = runtime();
+    rt.block_on(async {
+        // Awaited while the task is suspended: the handle's first poll finds it running.
+        let task = evloop::spawn(async {
+            let mut x = 0u64;
+            let r = &mut x;
+            yield_now().await;
+            *r += 1;
+            x
+        });
+        yield_now().await; // the task runs and suspends holding `r`
+        assert_eq!(task.await.unwrap(), 1);
+
+        // Dropped while the task is suspended: the task runs on and uses `r` again.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let detached = evloop::spawn(async move {
+            let mut x = 0u64;
+            let r = &mut x;
+            yield_now().await;
+            *r += 1;
+            tx.send(x).unwrap();
+        });
+        yield_now().await;
+        drop(detached);
+        yield_now().await;
+        yield_now().await;
+        assert_eq!(rx.try_recv(), Ok(1));
+
+        // Aborted while suspended: the future's destructor writes through a `&mut` it holds.
+        let aborted = evloop::spawn(async {
+            let mut x = 0u64;
+            let _guard = WritesOnDrop(&mut x);
+            pending::<()>().await;
+        });
+        yield_now().await;
+        aborted.abort();
+        assert!(aborted.await.unwrap_err().is_cancelled());
+    });
+}
