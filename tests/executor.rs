@@ -786,3 +786,29 @@ fn a_join_handle_never_borrows_the_future_of_a_suspended_task() {
         assert!(aborted.await.unwrap_err().is_cancelled());
     });
 }
+
+#[test]
+fn an_abort_handle_cancels_its_task_after_the_join_handle_is_dropped() {
+    let rt = runtime();
+    rt.block_on(async {
+        let drops = DropCounter::new();
+        let token = drops.token();
+        let handle = evloop::spawn(async move {
+            let _token = token;
+            pending::<()>().await;
+        });
+        let other = evloop::spawn(async {});
+        let abort = handle.abort_handle();
+        assert_eq!(abort.id(), handle.id());
+        assert_ne!(abort.id(), other.id());
+        drop(handle); // detached: only the abort handle can stop it now
+        yield_now().await;
+        assert!(!abort.is_finished());
+        abort.abort();
+        yield_now().await;
+        assert_eq!(drops.count(), 1, "the aborted task's future was dropped");
+        assert!(abort.is_finished());
+        abort.abort(); // aborting a finished task does nothing
+        other.await.unwrap();
+    });
+}

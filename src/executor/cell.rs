@@ -1,8 +1,9 @@
 //! The task cell: one allocation holding a task's future (then its output), its schedule
 //! state, and everything its waker needs.
 //!
-//! The cell lives in an `Arc` shared by three kinds of owner: the task slab (while the task
-//! runs), the task's [`JoinHandle`](crate::task::JoinHandle) (while the user keeps it), and
+//! The cell lives in an `Arc` shared by four kinds of owner: the task slab (while the task
+//! runs), the task's [`JoinHandle`](crate::task::JoinHandle) (while the user keeps it), its
+//! [`AbortHandle`](crate::task::AbortHandle)s (which touch only the header), and
 //! every `Waker` of the task: the cell *is* the waker (`impl Wake for TaskCell`), so spawning
 //! a task allocates once, and cloning its waker allocates nothing.
 //!
@@ -32,7 +33,8 @@
 //!      handle wants it (`JOIN_INTEREST`), and the handle's `Drop` drops an output it never
 //!      took. What can be left (`Consumed`, a `JoinError`, the joiner's `Waker`) is `Send`;
 //!    - every other field (`flags`, `join_waker`, `stage`) is touched only through the slab or
-//!      the handle, which never leave the runtime's thread (the handle is `!Send`).
+//!      the handles, which never leave the runtime's thread (`JoinHandle` and `AbortHandle`
+//!      are `!Send`). An `AbortHandle` never touches the stage, so it changes nothing above.
 //! 6. While the stage holds the future, only the executor's poll and cancel touch it, and
 //!    only through `&mut` (which Miri's aliasing models do not retag for a `!Unpin` future).
 //!    Everything else, the handle above all, decides "finished" from the `FINISHED` flag and
@@ -123,6 +125,15 @@ impl Header {
     pub(crate) fn is_named(&self) -> bool {
         self.has(NAMED)
     }
+
+    /// Asks for the task to be cancelled, as `JoinHandle::abort` and `AbortHandle::abort`
+    /// do: a flag and a wake; the executor drops the future when it pops the task.
+    pub(crate) fn abort(&self) {
+        if !self.state.is_complete() {
+            self.request_cancel();
+            self.wake();
+        }
+    }
 }
 
 enum Stage<F: Future> {
@@ -160,9 +171,13 @@ pub(crate) trait ErasedTask {
     fn cancel(&self);
 }
 
-/// What a `JoinHandle<T>` needs from a task whose output is `T`.
-pub(crate) trait JoinTarget<T> {
+/// What an `AbortHandle` needs from a task, whatever its future's type: its header.
+pub(crate) trait AbortTarget {
     fn header(&self) -> &Header;
+}
+
+/// What a `JoinHandle<T>` needs from a task whose output is `T`.
+pub(crate) trait JoinTarget<T>: AbortTarget {
     /// The output if the task finished (taking it), else registers `waker` for the finish.
     fn poll_output(&self, waker: &Waker) -> Poll<Result<T, JoinError>>;
     /// The handle is going away: stop storing the output, and drop one already stored.
@@ -283,11 +298,13 @@ impl<F: Future + 'static> ErasedTask for TaskCell<F> {
     }
 }
 
-impl<F: Future> JoinTarget<F::Output> for TaskCell<F> {
+impl<F: Future> AbortTarget for TaskCell<F> {
     fn header(&self) -> &Header {
         &self.header
     }
+}
 
+impl<F: Future> JoinTarget<F::Output> for TaskCell<F> {
     fn poll_output(&self, waker: &Waker) -> Poll<Result<F::Output, JoinError>> {
         // Running until `FINISHED` says otherwise; the stage is not looked at before then
         // (invariant 6). Borrowed means `finish` is storing the output right now: not yet.

@@ -21,6 +21,7 @@
 //!    inside `block_on`) remove entries, and `poll_task` never runs re-entrantly (a task cannot
 //!    call `block_on`). So the slab's reference alone keeps a polled task's cell alive.
 
+mod abort;
 mod cell;
 mod error;
 mod id;
@@ -46,9 +47,11 @@ use std::time::Duration;
 
 use slab::Slab;
 
+pub use self::abort::AbortHandle;
 use self::cell::{ErasedTask, Header, TaskCell};
 pub use self::error::JoinError;
-use self::id::{TaskId, TaskKey};
+pub use self::id::TaskId;
+use self::id::TaskKey;
 pub use self::join::JoinHandle;
 use self::main_task::MAIN_INDEX;
 pub(crate) use self::main_task::MainTask;
