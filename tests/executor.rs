@@ -812,3 +812,23 @@ fn an_abort_handle_cancels_its_task_after_the_join_handle_is_dropped() {
         other.await.unwrap();
     });
 }
+
+/// tokio's `no_extra_poll`: a wake from another thread while no `block_on` runs must not wait
+/// for a `block_on` that turns the loop; one whose future is ready at once runs it too.
+#[test]
+fn a_task_woken_from_another_thread_between_block_ons_runs_in_the_next_even_if_it_returns_at_once()
+{
+    let rt = runtime();
+    let probe = ProbeState::new();
+    drop(rt.spawn(probe.future()));
+    rt.block_on(settle(1));
+    assert_eq!(probe.polls(), 1, "the task ran once and waits");
+    let waker = probe.waker();
+    std::thread::spawn(move || waker.wake()).join().unwrap();
+    rt.block_on(async {});
+    assert_eq!(
+        probe.polls(),
+        2,
+        "the woken task ran in the second block_on"
+    );
+}

@@ -136,12 +136,17 @@ impl Executor {
 
     /// Starts a `block_on` call: `future` becomes the main task, queued for its first poll,
     /// and this executor's run queue becomes the thread's active one until the main task drops.
+    ///
+    /// Wakes that came from other threads since the last `block_on` are collected first, so
+    /// those tasks are queued ahead of the main task and run in this call even if the future
+    /// is ready at its first poll (tokio's `no_extra_poll`).
     pub(crate) fn start_main<'a, F: Future>(
         &self,
         future: Pin<&'a mut F>,
         location: &'static Location<'static>,
     ) -> MainTask<'a, F> {
         let active = self.run_queue.activate();
+        self.run_queue.drain_remote();
         let main = MainTask::new(
             future,
             self.allocate_id(),
