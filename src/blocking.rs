@@ -16,7 +16,9 @@
 //!    or its panic goes back through a thread-safe oneshot, whose send wakes the waiting task
 //!    through the waker's remote path (an eventfd write if the loop sleeps).
 //! 4. When the runtime drops, jobs still queued are dropped unrun; running jobs finish on their
-//!    threads (a thread cannot be interrupted) and their results are dropped.
+//!    threads (a thread cannot be interrupted) and their results are dropped. The drop does
+//!    not wait for them; `Runtime::shutdown_timeout` waits, at most its duration, for the
+//!    last thread to exit.
 
 use std::collections::VecDeque;
 use std::io;
@@ -53,6 +55,8 @@ struct PoolInner {
     state: Mutex<PoolState>,
     /// Signalled when a job is queued for an idle thread, and at shutdown.
     work_ready: Condvar,
+    /// Signalled when the last pool thread exits: what `wait_for_threads` waits on.
+    all_exited: Condvar,
     max_threads: usize,
     keep_alive: Duration,
 }
@@ -96,6 +100,7 @@ impl BlockingPool {
                     shutdown: false,
                 }),
                 work_ready: Condvar::new(),
+                all_exited: Condvar::new(),
                 max_threads,
                 keep_alive,
             }),
@@ -133,6 +138,18 @@ impl BlockingPool {
                 Ok(()) // an existing thread will run it
             }
         }
+    }
+
+    /// Waits until no pool thread is alive, or `timeout` has passed; true if none is. Meant
+    /// for after `shutdown`, when no new thread starts and each exits after its current job.
+    pub(crate) fn wait_for_threads(&self, timeout: Duration) -> bool {
+        let state = self.inner.lock();
+        let (state, _) = self
+            .inner
+            .all_exited
+            .wait_timeout_while(state, timeout, |state| state.threads > 0)
+            .unwrap_or_else(PoisonError::into_inner);
+        state.threads == 0
     }
 
     /// Number of pool threads alive.
@@ -181,4 +198,7 @@ fn run_worker(inner: &PoolInner) {
         }
     }
     state.threads -= 1;
+    if state.threads == 0 {
+        inner.all_exited.notify_all();
+    }
 }

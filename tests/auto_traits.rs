@@ -31,7 +31,7 @@ use evloop::sync::{
     Acquire, AcquireError, AcquireOwned, Notified, Notify, OwnedSemaphorePermit, Semaphore,
     SemaphorePermit, TryAcquireError, mpsc, oneshot, threadsafe,
 };
-use evloop::task::{JoinError, JoinHandle, JoinSet};
+use evloop::task::{AbortHandle, Id, JoinError, JoinHandle, JoinSet};
 use evloop::time::error::Elapsed;
 use evloop::time::{Interval, MissedTickBehavior, Sleep};
 
@@ -111,10 +111,23 @@ type LocalFuture = Ready<Rc<u32>>;
 
 #[test]
 fn runtime_and_task_types() {
-    assert_send!(RuntimeMetrics, SlowPoll, evloop::task::Builder, JoinError);
-    assert_sync!(RuntimeMetrics, SlowPoll, evloop::task::Builder, JoinError);
-    assert_not_send!(Runtime, Builder, JoinHandle<u32>, JoinSet<u32>);
-    assert_not_sync!(Runtime, Builder, JoinHandle<u32>, JoinSet<u32>);
+    assert_send!(
+        RuntimeMetrics,
+        SlowPoll,
+        evloop::task::Builder,
+        JoinError,
+        Id
+    );
+    assert_sync!(
+        RuntimeMetrics,
+        SlowPoll,
+        evloop::task::Builder,
+        JoinError,
+        Id
+    );
+    // `AbortHandle` sets a cancel flag that is a `Cell` on the runtime's thread.
+    assert_not_send!(Runtime, Builder, JoinHandle<u32>, JoinSet<u32>, AbortHandle);
+    assert_not_sync!(Runtime, Builder, JoinHandle<u32>, JoinSet<u32>, AbortHandle);
 }
 
 /// `?` turns a `JoinError` into the boxed error type code written for tokio returns.

@@ -258,3 +258,55 @@ fn runtime_drop_stops_the_pool_even_after_a_foreign_waker_panics_in_the_reactor_
     release.send(()).unwrap();
     assert!(!ran.load(Ordering::SeqCst));
 }
+
+/// A blocking job that reports when it starts, then waits (at most 10 s) for `release`,
+/// then sets `done`.
+fn held_job(
+    started: mpsc::Sender<()>,
+    release: mpsc::Receiver<()>,
+    done: Arc<AtomicBool>,
+) -> impl FnOnce() + Send + 'static {
+    move || {
+        started.send(()).unwrap();
+        let _ = release.recv_timeout(Duration::from_secs(10));
+        done.store(true, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn shutdown_timeout_waits_for_a_running_blocking_job() {
+    let rt = Runtime::new().unwrap();
+    let (started_tx, started) = mpsc::channel();
+    let (release, release_rx) = mpsc::channel();
+    let done = Arc::new(AtomicBool::new(false));
+    let job = held_job(started_tx, release_rx, done.clone());
+    let task = rt.spawn(async move { spawn_blocking(job).await });
+    rt.block_on(evloop::task::yield_now());
+    started.recv_timeout(Duration::from_secs(10)).unwrap();
+    // Released from another thread a little later, while `shutdown_timeout` waits.
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(20));
+        release.send(()).unwrap();
+    });
+    rt.shutdown_timeout(Duration::from_secs(10));
+    assert!(done.load(Ordering::SeqCst), "returned before the job ended");
+    releaser.join().unwrap();
+    // The task waiting for the job was dropped with the runtime.
+    assert!(task.is_finished());
+}
+
+#[test]
+fn shutdown_timeout_gives_up_on_a_blocking_job_after_the_duration() {
+    let rt = Runtime::new().unwrap();
+    let (started_tx, started) = mpsc::channel();
+    let (release, release_rx) = mpsc::channel();
+    let done = Arc::new(AtomicBool::new(false));
+    let job = held_job(started_tx, release_rx, done.clone());
+    rt.block_on(async { drop(spawn_blocking(job)) });
+    started.recv_timeout(Duration::from_secs(10)).unwrap();
+    let waited = std::time::Instant::now();
+    rt.shutdown_timeout(Duration::from_millis(30));
+    assert!(waited.elapsed() >= Duration::from_millis(30));
+    assert!(!done.load(Ordering::SeqCst), "the job is still held");
+    release.send(()).unwrap();
+}

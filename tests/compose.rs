@@ -1345,6 +1345,116 @@ fn join_set_tasks_need_not_be_send() {
     });
 }
 
+#[test]
+fn join_set_try_join_next_takes_only_finished_results_in_completion_order() {
+    let rt = runtime();
+    rt.block_on(async {
+        let mut set = JoinSet::new();
+        assert!(set.try_join_next().is_none(), "empty set");
+        let slow = ProbeState::new();
+        let slow_future = slow.future();
+        set.spawn(async move {
+            slow_future.await;
+            1
+        });
+        set.spawn(after_yields(1, 2));
+        assert!(set.try_join_next().is_none(), "nothing has run yet");
+        settle(4).await;
+        assert_eq!(set.try_join_next().unwrap().unwrap(), 2);
+        assert!(
+            set.try_join_next().is_none(),
+            "the other task is still waiting"
+        );
+        assert_eq!(set.len(), 1);
+        slow.finish_on_next_poll();
+        slow.waker().wake();
+        settle(2).await;
+        assert_eq!(set.try_join_next().unwrap().unwrap(), 1);
+        assert!(set.is_empty());
+        assert!(set.try_join_next().is_none());
+    });
+}
+
+#[test]
+fn join_set_spawn_returns_an_abort_handle_for_that_task_only() {
+    let rt = runtime();
+    rt.block_on(async {
+        let drops = DropCounter::new();
+        let mut set = JoinSet::new();
+        let aborted = set.spawn(tracked(drops.token(), pending::<u32>()));
+        set.spawn_local(after_yields(2, 7));
+        assert!(!aborted.is_finished());
+        aborted.clone().abort();
+        let first = set.join_next().await.unwrap();
+        assert!(first.unwrap_err().is_cancelled());
+        assert!(aborted.is_finished());
+        assert_eq!(drops.count(), 1);
+        assert_eq!(set.join_next().await.unwrap().unwrap(), 7);
+    });
+}
+
+#[test]
+fn join_set_join_all_returns_every_output_and_collect_spawns_each_future() {
+    let rt = runtime();
+    let mut outputs = rt.block_on(async {
+        let set: JoinSet<usize> = (0..MANY).map(|i| after_yields(i % 3, i)).collect();
+        assert_eq!(set.len(), MANY);
+        set.join_all().await
+    });
+    outputs.sort();
+    assert_eq!(outputs, (0..MANY).collect::<Vec<_>>());
+}
+
+#[test]
+fn join_set_join_all_resumes_a_tasks_panic_and_aborts_the_rest() {
+    let rt = runtime();
+    let drops = DropCounter::new();
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        rt.block_on(async {
+            let mut set = JoinSet::new();
+            set.extend([
+                Box::pin(tracked(drops.token(), pending::<()>()))
+                    as std::pin::Pin<Box<dyn Future<Output = ()>>>,
+                Box::pin(async { panic!("task boom") }),
+            ]);
+            set.join_all().await
+        })
+    }));
+    assert_eq!(panic_message(&*result.unwrap_err()), "task boom");
+    // The pending task was aborted when the set was dropped; the runtime drops it on its
+    // next turn.
+    rt.block_on(settle(2));
+    assert_eq!(drops.count(), 1);
+}
+
+#[test]
+fn join_set_detach_all_lets_the_tasks_run_on_after_the_set_is_dropped() {
+    let rt = runtime();
+    rt.block_on(async {
+        let finished = Rc::new(Cell::new(0));
+        let mut set = JoinSet::new();
+        for _ in 0..3 {
+            let finished = finished.clone();
+            set.spawn(async move {
+                settle(2).await;
+                finished.set(finished.get() + 1);
+            });
+        }
+        set.spawn(async {}); // finishes before the detach: its report is dropped with it
+        settle(1).await;
+        set.detach_all();
+        assert!(set.is_empty());
+        assert!(set.try_join_next().is_none());
+        // The set is reused: the detached tasks' late reports are not taken for its own.
+        set.spawn(after_yields(4, ()));
+        assert!(set.join_next().await.unwrap().is_ok());
+        assert!(set.join_next().await.is_none());
+        drop(set);
+        settle(4).await;
+        assert_eq!(finished.get(), 3, "no detached task was aborted");
+    });
+}
+
 // ---------------------------------------------------------------------------------------------
 // time::timeout around each
 

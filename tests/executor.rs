@@ -731,3 +731,104 @@ fn a_runtime_dropped_inside_another_runtimes_task_keeps_its_destructors_spawns()
     );
     assert_eq!(spawned_drops.count(), 1);
 }
+
+/// Writes through the `&mut` it holds when dropped, as a guard inside a task's future may.
+struct WritesOnDrop<'a>(&'a mut u64);
+
+impl Drop for WritesOnDrop<'_> {
+    fn drop(&mut self) {
+        *self.0 += 1;
+    }
+}
+
+/// Awaiting (or dropping, or aborting) a handle while its task is suspended holding a `&mut`
+/// to one of its own locals must not look at the task's stage: a shared reference to the
+/// future there invalidates that `&mut` under both of Miri's aliasing models, and the task's
+/// next use of it was undefined behaviour.
+#[test]
+fn a_join_handle_never_borrows_the_future_of_a_suspended_task() {
+    let rt = runtime();
+    rt.block_on(async {
+        // Awaited while the task is suspended: the handle's first poll finds it running.
+        let task = evloop::spawn(async {
+            let mut x = 0u64;
+            let r = &mut x;
+            yield_now().await;
+            *r += 1;
+            x
+        });
+        yield_now().await; // the task runs and suspends holding `r`
+        assert_eq!(task.await.unwrap(), 1);
+
+        // Dropped while the task is suspended: the task runs on and uses `r` again.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let detached = evloop::spawn(async move {
+            let mut x = 0u64;
+            let r = &mut x;
+            yield_now().await;
+            *r += 1;
+            tx.send(x).unwrap();
+        });
+        yield_now().await;
+        drop(detached);
+        yield_now().await;
+        yield_now().await;
+        assert_eq!(rx.try_recv(), Ok(1));
+
+        // Aborted while suspended: the future's destructor writes through a `&mut` it holds.
+        let aborted = evloop::spawn(async {
+            let mut x = 0u64;
+            let _guard = WritesOnDrop(&mut x);
+            pending::<()>().await;
+        });
+        yield_now().await;
+        aborted.abort();
+        assert!(aborted.await.unwrap_err().is_cancelled());
+    });
+}
+
+#[test]
+fn an_abort_handle_cancels_its_task_after_the_join_handle_is_dropped() {
+    let rt = runtime();
+    rt.block_on(async {
+        let drops = DropCounter::new();
+        let token = drops.token();
+        let handle = evloop::spawn(async move {
+            let _token = token;
+            pending::<()>().await;
+        });
+        let other = evloop::spawn(async {});
+        let abort = handle.abort_handle();
+        assert_eq!(abort.id(), handle.id());
+        assert_ne!(abort.id(), other.id());
+        drop(handle); // detached: only the abort handle can stop it now
+        yield_now().await;
+        assert!(!abort.is_finished());
+        abort.abort();
+        yield_now().await;
+        assert_eq!(drops.count(), 1, "the aborted task's future was dropped");
+        assert!(abort.is_finished());
+        abort.abort(); // aborting a finished task does nothing
+        other.await.unwrap();
+    });
+}
+
+/// tokio's `no_extra_poll`: a wake from another thread while no `block_on` runs must not wait
+/// for a `block_on` that turns the loop; one whose future is ready at once runs it too.
+#[test]
+fn a_task_woken_from_another_thread_between_block_ons_runs_in_the_next_even_if_it_returns_at_once()
+{
+    let rt = runtime();
+    let probe = ProbeState::new();
+    drop(rt.spawn(probe.future()));
+    rt.block_on(settle(1));
+    assert_eq!(probe.polls(), 1, "the task ran once and waits");
+    let waker = probe.waker();
+    std::thread::spawn(move || waker.wake()).join().unwrap();
+    rt.block_on(async {});
+    assert_eq!(
+        probe.polls(),
+        2,
+        "the woken task ran in the second block_on"
+    );
+}

@@ -51,21 +51,6 @@ fn drive<F: Future>(future: F) -> F::Output {
     panic!("the future did not resolve in 10 000 polls");
 }
 
-/// The output of a spawned task, awaited only once the task has finished.
-///
-/// Polling a `JoinHandle` while its task is suspended holding a `&mut` to one of its own
-/// locals (a task inside `write_all(&mut stream)`, say) makes `TaskCell::poll_output` take a
-/// shared reference to the task's whole stage, future included, which both of Miri's aliasing
-/// models report as invalidating that `&mut`. That is the executor's to fix; until then these
-/// tests wait for `is_finished` with `yield_now` (each yield lets every other task run) so
-/// that they test the io helpers under Miri and not that.
-async fn finished<T>(handle: evloop::task::JoinHandle<T>) -> T {
-    while !handle.is_finished() {
-        yield_now().await;
-    }
-    handle.await.expect("the task panicked or was cancelled")
-}
-
 /// Reads `reader` to end of stream in reads of at most 64 bytes.
 ///
 /// For streams that hand out a few bytes per read: `read_to_end` zero-fills an 8 KiB window
@@ -780,7 +765,7 @@ fn duplex_wakes_a_blocked_writer_when_the_peer_is_dropped() {
         let writer = evloop::spawn(async move { a.write_all(b"more than two").await });
         yield_now().await; // let the writer fill the pipe and wait
         drop(b);
-        let error = finished(writer).await.unwrap_err();
+        let error = writer.await.unwrap().unwrap_err();
         assert_eq!(error.kind(), ErrorKind::BrokenPipe);
     }));
 }
@@ -795,7 +780,7 @@ fn duplex_wakes_a_blocked_reader_on_shutdown() {
         });
         yield_now().await; // let the reader wait on the empty pipe
         a.shutdown().await.unwrap();
-        assert_eq!(finished(reader).await.unwrap(), 0);
+        assert_eq!(reader.await.unwrap().unwrap(), 0);
     }));
 }
 
@@ -810,7 +795,7 @@ fn duplex_carries_a_large_stream_through_a_small_buffer_in_order() {
             a.shutdown().await
         });
         let received = read_in_small_reads(&mut b).await.unwrap();
-        finished(writer).await.unwrap();
+        writer.await.unwrap().unwrap();
         received
     }));
     assert!(received == data, "bytes lost, duplicated or reordered");
@@ -846,9 +831,9 @@ fn split_halves_work_from_two_tasks() {
             io::copy(&mut peer_reader, &mut peer_writer).await?;
             peer_writer.shutdown().await
         });
-        let writer = finished(upload).await.unwrap();
-        let (reader, got) = finished(download).await.unwrap();
-        finished(echo).await.unwrap();
+        let writer = upload.await.unwrap().unwrap();
+        let (reader, got) = download.await.unwrap().unwrap();
+        echo.await.unwrap().unwrap();
         assert!(got == expected, "the echo differs from what was sent");
         assert!(reader.is_pair_of(&writer) && writer.is_pair_of(&reader));
         let _stream: io::DuplexStream = reader.unsplit(writer);
@@ -895,11 +880,11 @@ fn copy_bidirectional_passes_a_half_close_through_and_keeps_the_other_way_open()
         client.read_to_end(&mut got).await.unwrap();
         assert!(got == expected_response, "the response differs");
         assert!(
-            finished(server).await.unwrap() == expected_request,
+            server.await.unwrap().unwrap() == expected_request,
             "the request differs"
         );
         assert_eq!(
-            finished(proxy).await.unwrap(),
+            proxy.await.unwrap().unwrap(),
             (request_len as u64, response_len as u64)
         );
     }));
@@ -934,7 +919,7 @@ fn copy_bidirectional_flushes_before_it_waits() {
         server.read_exact(&mut got).await.unwrap();
         assert_eq!(&got, b"ping");
         drop((client, server));
-        assert_eq!(finished(proxy).await.unwrap(), (4, 0));
+        assert_eq!(proxy.await.unwrap().unwrap(), (4, 0));
     }));
 }
 

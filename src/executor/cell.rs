@@ -1,8 +1,9 @@
 //! The task cell: one allocation holding a task's future (then its output), its schedule
 //! state, and everything its waker needs.
 //!
-//! The cell lives in an `Arc` shared by three kinds of owner: the task slab (while the task
-//! runs), the task's [`JoinHandle`](crate::task::JoinHandle) (while the user keeps it), and
+//! The cell lives in an `Arc` shared by four kinds of owner: the task slab (while the task
+//! runs), the task's [`JoinHandle`](crate::task::JoinHandle) (while the user keeps it), its
+//! [`AbortHandle`](crate::task::AbortHandle)s (which touch only the header), and
 //! every `Waker` of the task: the cell *is* the waker (`impl Wake for TaskCell`), so spawning
 //! a task allocates once, and cloning its waker allocates nothing.
 //!
@@ -32,7 +33,14 @@
 //!      handle wants it (`JOIN_INTEREST`), and the handle's `Drop` drops an output it never
 //!      took. What can be left (`Consumed`, a `JoinError`, the joiner's `Waker`) is `Send`;
 //!    - every other field (`flags`, `join_waker`, `stage`) is touched only through the slab or
-//!      the handle, which never leave the runtime's thread (the handle is `!Send`).
+//!      the handles, which never leave the runtime's thread (`JoinHandle` and `AbortHandle`
+//!      are `!Send`). An `AbortHandle` never touches the stage, so it changes nothing above.
+//! 6. While the stage holds the future, only the executor's poll and cancel touch it, and
+//!    only through `&mut` (which Miri's aliasing models do not retag for a `!Unpin` future).
+//!    Everything else, the handle above all, decides "finished" from the `FINISHED` flag and
+//!    reads the stage only once it is set: a shared reference to a suspended future reads all
+//!    of it, which invalidates the `&mut`s the future holds to its own locals across an
+//!    await, so the future's next use of one would be undefined behaviour.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -117,6 +125,15 @@ impl Header {
     pub(crate) fn is_named(&self) -> bool {
         self.has(NAMED)
     }
+
+    /// Asks for the task to be cancelled, as `JoinHandle::abort` and `AbortHandle::abort`
+    /// do: a flag and a wake; the executor drops the future when it pops the task.
+    pub(crate) fn abort(&self) {
+        if !self.state.is_complete() {
+            self.request_cancel();
+            self.wake();
+        }
+    }
 }
 
 enum Stage<F: Future> {
@@ -154,9 +171,13 @@ pub(crate) trait ErasedTask {
     fn cancel(&self);
 }
 
-/// What a `JoinHandle<T>` needs from a task whose output is `T`.
-pub(crate) trait JoinTarget<T> {
+/// What an `AbortHandle` needs from a task, whatever its future's type: its header.
+pub(crate) trait AbortTarget {
     fn header(&self) -> &Header;
+}
+
+/// What a `JoinHandle<T>` needs from a task whose output is `T`.
+pub(crate) trait JoinTarget<T>: AbortTarget {
     /// The output if the task finished (taking it), else registers `waker` for the finish.
     fn poll_output(&self, waker: &Waker) -> Poll<Result<T, JoinError>>;
     /// The handle is going away: stop storing the output, and drop one already stored.
@@ -264,27 +285,35 @@ impl<F: Future + 'static> ErasedTask for TaskCell<F> {
     }
 
     fn cancel(&self) {
-        let mut stage = self.stage.borrow_mut();
-        if matches!(*stage, Stage::Running(_)) {
-            let joiner = self.finish(&mut stage, Err(JoinError::cancelled(self.header.id)));
-            drop(stage);
-            wake_joiner(joiner);
+        // Decided from the flag, not by reading the stage: a shared reference to a suspended
+        // future would invalidate the `&mut`s it holds to its own locals (invariant 6), which
+        // its destructor may still write through.
+        if self.header.is_finished() {
+            return;
         }
+        let mut stage = self.stage.borrow_mut();
+        let joiner = self.finish(&mut stage, Err(JoinError::cancelled(self.header.id)));
+        drop(stage);
+        wake_joiner(joiner);
+    }
+}
+
+impl<F: Future> AbortTarget for TaskCell<F> {
+    fn header(&self) -> &Header {
+        &self.header
     }
 }
 
 impl<F: Future> JoinTarget<F::Output> for TaskCell<F> {
-    fn header(&self) -> &Header {
-        &self.header
-    }
-
     fn poll_output(&self, waker: &Waker) -> Poll<Result<F::Output, JoinError>> {
-        // Borrowed means the task is polling (or dropping) itself right now: still running.
-        let stage = self.stage.try_borrow_mut().ok();
-        let running = stage
-            .as_ref()
-            .is_none_or(|stage| matches!(**stage, Stage::Running(_)));
-        if running {
+        // Running until `FINISHED` says otherwise; the stage is not looked at before then
+        // (invariant 6). Borrowed means `finish` is storing the output right now: not yet.
+        let stage = if self.header.is_finished() {
+            self.stage.try_borrow_mut().ok()
+        } else {
+            None
+        };
+        if stage.is_none() {
             let registered = self.header.join_waker.take();
             let keep = match registered {
                 Some(old) if old.will_wake(waker) => old,
@@ -293,12 +322,12 @@ impl<F: Future> JoinTarget<F::Output> for TaskCell<F> {
             self.header.join_waker.set(Some(keep));
             return Poll::Pending;
         }
-        let mut stage = stage.expect("checked: not borrowed");
-        // Not running, so moving the stage out moves no pinned future.
+        let mut stage = stage.expect("checked: finished and not borrowed");
+        // Finished, so moving the stage out moves no pinned future.
         match std::mem::replace(&mut *stage, Stage::Consumed) {
             Stage::Finished(result) => Poll::Ready(result),
             Stage::Consumed => panic!("JoinHandle polled after it returned the task's output"),
-            Stage::Running(_) => unreachable!("checked above"),
+            Stage::Running(_) => unreachable!("`FINISHED` is set only once the future is gone"),
         }
     }
 
@@ -311,9 +340,10 @@ impl<F: Future> JoinTarget<F::Output> for TaskCell<F> {
         }
         // Borrowed: the task is running or finishing right now, and `finish` checks the flag
         // after this. Otherwise take a stored output, so it is dropped here, on this thread.
+        // Not finished: the stage holds the future and is not looked at (invariant 6).
         let unread = match self.stage.try_borrow_mut() {
-            Ok(mut stage) if matches!(*stage, Stage::Finished(_)) => {
-                // Not running, so moving the stage out moves no pinned future.
+            Ok(mut stage) if self.header.is_finished() => {
+                // Finished, so moving the stage out moves no pinned future.
                 Some(std::mem::replace(&mut *stage, Stage::Consumed))
             }
             _ => None,

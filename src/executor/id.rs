@@ -9,9 +9,13 @@
 
 use std::fmt;
 
-/// A task's identity for its whole life; never reused by its executor.
+/// A task's identity for its whole life, exported as [`task::Id`](crate::task::Id).
+///
+/// Unique among the tasks of one runtime, and never reused by it; two runtimes may hand out
+/// the same id. Printed as `#` and a number, the form used in [`JoinError`](crate::task::JoinError)
+/// messages and slow-poll reports.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) struct TaskId(pub(crate) u64);
+pub struct TaskId(pub(crate) u64);
 
 impl TaskId {
     /// The low 32 bits: what a [`TaskKey`] carries. Truncation is the point.

@@ -5,7 +5,7 @@
 //! 1. A handle holds the task's cell alive (an `Arc`), never the task's place in the schedule:
 //!    dropping the handle *detaches* the task, which runs on; its output is dropped when the
 //!    last of the slab and the handle lets go of the cell.
-//! 2. `abort` only asks: it sets a flag and wakes the task; the executor drops the future the
+//! 2. `abort` (here or on an [`AbortHandle`]) only asks: it sets a flag and wakes the task; the executor drops the future the
 //!    next time it pops the task (in this loop turn unless more than `EVENT_INTERVAL` tasks
 //!    are queued ahead of it), on the runtime's thread, and never polls it again.
 
@@ -15,8 +15,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use super::abort::AbortHandle;
 use super::cell::JoinTarget;
 use super::error::JoinError;
+use super::id::TaskId;
 use crate::coop;
 
 /// An owned permission to await a spawned task's output, or to cancel it.
@@ -63,11 +65,7 @@ impl<T> JoinHandle<T> {
     /// ```
     #[doc(alias = "abort_handle")]
     pub fn abort(&self) {
-        let header = self.cell.header();
-        if !header.state.is_complete() {
-            header.request_cancel();
-            header.wake();
-        }
+        self.cell.header().abort();
     }
 
     /// True once the task has finished: returned, panicked or been cancelled.
@@ -85,6 +83,43 @@ impl<T> JoinHandle<T> {
     /// ```
     pub fn is_finished(&self) -> bool {
         self.cell.header().is_finished()
+    }
+
+    /// The task's id, unique among the tasks of its runtime.
+    pub fn id(&self) -> TaskId {
+        self.cell.header().id
+    }
+
+    /// A handle that can abort the task but not await it; cloneable, and it does not keep
+    /// the task's output alive.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = evloop::Runtime::new()?;
+    /// rt.block_on(async {
+    ///     let handle = evloop::spawn(evloop::time::sleep(Duration::from_secs(3600)));
+    ///     let abort = handle.abort_handle();
+    ///     assert_eq!(abort.id(), handle.id());
+    ///     abort.abort();
+    ///     assert!(handle.await.unwrap_err().is_cancelled());
+    ///     assert!(abort.is_finished());
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn abort_handle(&self) -> AbortHandle {
+        AbortHandle::new(self.cell.clone())
+    }
+
+    /// The output if the task has finished, without waiting and without spending the
+    /// cooperative budget; `None` while it runs. For `JoinSet::try_join_next`.
+    pub(crate) fn try_take_output(&mut self) -> Option<Result<T, JoinError>> {
+        if !self.is_finished() {
+            return None;
+        }
+        match self.cell.poll_output(std::task::Waker::noop()) {
+            Poll::Ready(output) => Some(output),
+            Poll::Pending => None,
+        }
     }
 }
 

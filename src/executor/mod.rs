@@ -21,6 +21,7 @@
 //!    inside `block_on`) remove entries, and `poll_task` never runs re-entrantly (a task cannot
 //!    call `block_on`). So the slab's reference alone keeps a polled task's cell alive.
 
+mod abort;
 mod cell;
 mod error;
 mod id;
@@ -46,9 +47,11 @@ use std::time::Duration;
 
 use slab::Slab;
 
+pub use self::abort::AbortHandle;
 use self::cell::{ErasedTask, Header, TaskCell};
 pub use self::error::JoinError;
-use self::id::{TaskId, TaskKey};
+pub use self::id::TaskId;
+use self::id::TaskKey;
 pub use self::join::JoinHandle;
 use self::main_task::MAIN_INDEX;
 pub(crate) use self::main_task::MainTask;
@@ -133,12 +136,17 @@ impl Executor {
 
     /// Starts a `block_on` call: `future` becomes the main task, queued for its first poll,
     /// and this executor's run queue becomes the thread's active one until the main task drops.
+    ///
+    /// Wakes that came from other threads since the last `block_on` are collected first, so
+    /// those tasks are queued ahead of the main task and run in this call even if the future
+    /// is ready at its first poll (tokio's `no_extra_poll`).
     pub(crate) fn start_main<'a, F: Future>(
         &self,
         future: Pin<&'a mut F>,
         location: &'static Location<'static>,
     ) -> MainTask<'a, F> {
         let active = self.run_queue.activate();
+        self.run_queue.drain_remote();
         let main = MainTask::new(
             future,
             self.allocate_id(),

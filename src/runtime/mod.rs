@@ -352,6 +352,40 @@ impl Runtime {
         self.handle.executor.spawn(future, meta)
     }
 
+    /// Shuts the runtime down as dropping it does, then waits at most `duration` for the
+    /// blocking pool's threads to exit; returns without waiting longer even if a blocking job
+    /// is still running (its thread finishes the job on its own and its result is dropped).
+    ///
+    /// What happens to everything else is what [dropping](Runtime#shutdown) does, before the
+    /// wait: every task's future is dropped unpolled (its `JoinHandle` reports a
+    /// cancellation), I/O sources are failed, and blocking jobs not yet started are dropped
+    /// unrun. Tasks are not given time to finish. Dropping the runtime does not wait for
+    /// running blocking jobs at all (tokio's drop waits for them without limit).
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// use std::time::Duration;
+    /// let rt = evloop::Runtime::new()?;
+    /// let (started, job_started) = mpsc::channel();
+    /// let (finished, job_finished) = mpsc::channel();
+    /// rt.block_on(async {
+    ///     drop(evloop::task::spawn_blocking(move || {
+    ///         started.send(()).unwrap();
+    ///         std::thread::sleep(Duration::from_millis(10));
+    ///         finished.send(()).unwrap();
+    ///     }));
+    /// });
+    /// job_started.recv().unwrap(); // running: the shutdown cannot drop it unrun
+    /// rt.shutdown_timeout(Duration::from_secs(10));
+    /// assert!(job_finished.try_recv().is_ok(), "the wait ended with the job");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn shutdown_timeout(self, duration: Duration) {
+        let pool = self.handle.blocking.clone();
+        drop(self);
+        pool.wait_for_threads(duration);
+    }
+
     /// What the runtime holds right now.
     pub fn metrics(&self) -> RuntimeMetrics {
         RuntimeMetrics {

@@ -26,8 +26,11 @@
 //! 3. The ready queue and the waiter are only touched on the runtime's thread (the guard lives
 //!    in a task, and tasks never leave that thread), so they are `RefCell`s in an `Rc`. No
 //!    borrow of either is held across user code or a wake.
-//! 4. Aborting a task only asks (see [`JoinHandle::abort`]); the task stays in the set until
-//!    `join_next` takes its result, a cancellation error.
+//! 4. Aborting a task only asks (see [`JoinHandle::abort`]; the [`AbortHandle`] that `spawn`
+//!    returns does the same); the task stays in the set until `join_next` takes its result,
+//!    a cancellation error.
+//! 5. `detach_all` empties the slab and the ready queue; the guards of the detached tasks
+//!    still report later, with serials no entry has, so they are skipped (invariant 1).
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -39,7 +42,7 @@ use std::task::{Context, Poll, Waker, ready};
 
 use slab::Slab;
 
-use super::{JoinError, JoinHandle};
+use super::{AbortHandle, JoinError, JoinHandle};
 use crate::coop;
 
 /// Identifies one task of one set, for the set's lifetime: a serial number that is never reused,
@@ -198,7 +201,7 @@ impl<T> JoinSet<T> {
     ///
     /// Panics if called outside of an evloop runtime.
     #[track_caller]
-    pub fn spawn<F>(&mut self, future: F)
+    pub fn spawn<F>(&mut self, future: F) -> AbortHandle
     where
         F: Future<Output = T> + 'static,
         T: 'static,
@@ -216,7 +219,119 @@ impl<T> JoinSet<T> {
             let _report = report;
             future.await
         });
+        let abort = handle.abort_handle();
         entry.insert(Entry { serial, handle });
+        abort
+    }
+
+    /// The same as [`spawn`](Self::spawn): every evloop task is local to its runtime's
+    /// thread. For code written against tokio's `JoinSet::spawn_local`.
+    ///
+    /// # Panics
+    ///
+    /// Panics if called outside of an evloop runtime.
+    #[track_caller]
+    pub fn spawn_local<F>(&mut self, future: F) -> AbortHandle
+    where
+        F: Future<Output = T> + 'static,
+        T: 'static,
+    {
+        self.spawn(future)
+    }
+
+    /// The result of a task that has finished, without waiting: `None` if the set is empty
+    /// or no task has finished yet. Results come in the order the tasks finished, as from
+    /// [`join_next`](Self::join_next).
+    ///
+    /// ```
+    /// let rt = evloop::Runtime::new()?;
+    /// rt.block_on(async {
+    ///     let mut set = evloop::task::JoinSet::new();
+    ///     set.spawn(async { 3 });
+    ///     assert!(set.try_join_next().is_none()); // spawned, not run yet
+    ///     evloop::task::yield_now().await;
+    ///     assert_eq!(set.try_join_next().unwrap().unwrap(), 3);
+    ///     assert!(set.try_join_next().is_none());
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn try_join_next(&mut self) -> Option<Result<T, JoinError>> {
+        loop {
+            let (key, serial) = self.ready.finished.borrow_mut().pop_front()?;
+            let entry = match self.tasks.get_mut(key) {
+                Some(entry) if entry.serial == serial => entry,
+                // A key of a task that was never spawned, or was detached (invariant 1).
+                _ => continue,
+            };
+            let Some(result) = entry.handle.try_take_output() else {
+                // Reported but not stored yet (invariant 2): keep its place for next time.
+                self.ready.finished.borrow_mut().push_front((key, serial));
+                return None;
+            };
+            self.tasks.remove(key);
+            return Some(result);
+        }
+    }
+
+    /// Waits for every task of the set and returns their outputs, in the order the tasks
+    /// finished.
+    ///
+    /// # Panics
+    ///
+    /// If a task panicked, its panic is resumed here; if a task was aborted, this panics with
+    /// the [`JoinError`]'s message. Either way the set is dropped first, which aborts the
+    /// tasks still in it. Call [`join_next`](Self::join_next) in a loop to handle errors
+    /// another way.
+    ///
+    /// ```
+    /// let rt = evloop::Runtime::new()?;
+    /// let mut outputs = rt.block_on(async {
+    ///     let set: evloop::task::JoinSet<u32> = (1..=3).map(|i| async move { i * i }).collect();
+    ///     set.join_all().await
+    /// });
+    /// outputs.sort();
+    /// assert_eq!(outputs, [1, 4, 9]);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub async fn join_all(mut self) -> Vec<T> {
+        let mut outputs = Vec::with_capacity(self.len());
+        while let Some(result) = self.join_next().await {
+            match result {
+                Ok(output) => outputs.push(output),
+                Err(error) => {
+                    drop(self);
+                    if error.is_panic() {
+                        std::panic::resume_unwind(error.into_panic());
+                    }
+                    panic!("JoinSet::join_all: {error}");
+                }
+            }
+        }
+        outputs
+    }
+
+    /// Removes every task from the set without aborting it: each runs on, detached, as if
+    /// its [`JoinHandle`] had been dropped, and its output is dropped when it finishes. The
+    /// set is empty afterwards.
+    ///
+    /// ```
+    /// let rt = evloop::Runtime::new()?;
+    /// rt.block_on(async {
+    ///     let (tx, rx) = evloop::sync::oneshot::channel();
+    ///     let mut set = evloop::task::JoinSet::new();
+    ///     set.spawn(async move { tx.send(5).unwrap() });
+    ///     set.detach_all();
+    ///     assert!(set.is_empty());
+    ///     drop(set); // does not abort the detached task
+    ///     assert_eq!(rx.await.unwrap(), 5);
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn detach_all(&mut self) {
+        // Dropping a handle detaches its task. The keys of tasks that already finished go
+        // too; keys reported later find no entry with their serial and are skipped.
+        self.tasks.clear();
+        self.ready.finished.borrow_mut().clear();
     }
 
     /// Waits for the next task of the set to finish and returns its result, or `None` if
@@ -350,6 +465,42 @@ impl<T> JoinSet<T> {
 impl<T> Default for JoinSet<T> {
     fn default() -> Self {
         JoinSet::new()
+    }
+}
+
+/// Spawns every future of the iterator into the set, as [`JoinSet::spawn`] does.
+///
+/// # Panics
+///
+/// Panics if called outside of an evloop runtime.
+impl<T, F> Extend<F> for JoinSet<T>
+where
+    F: Future<Output = T> + 'static,
+    T: 'static,
+{
+    #[track_caller]
+    fn extend<I: IntoIterator<Item = F>>(&mut self, futures: I) {
+        for future in futures {
+            self.spawn(future);
+        }
+    }
+}
+
+/// A set of tasks, one spawned for every future of the iterator.
+///
+/// # Panics
+///
+/// Panics if called outside of an evloop runtime.
+impl<T, F> FromIterator<F> for JoinSet<T>
+where
+    F: Future<Output = T> + 'static,
+    T: 'static,
+{
+    #[track_caller]
+    fn from_iter<I: IntoIterator<Item = F>>(futures: I) -> Self {
+        let mut set = JoinSet::new();
+        set.extend(futures);
+        set
     }
 }
 

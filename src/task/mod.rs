@@ -14,7 +14,7 @@ mod join_set;
 
 pub use self::blocking::spawn_blocking;
 pub use self::builder::Builder;
-pub use crate::executor::{JoinError, JoinHandle};
+pub use crate::executor::{AbortHandle, JoinError, JoinHandle, TaskId as Id};
 pub use join_set::JoinSet;
 
 /// Spawns `future` as a new task on the current runtime and returns its handle.
