@@ -37,8 +37,8 @@ use crate::coop;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 ///
-/// There is no separate `AbortHandle`: [`abort`](Self::abort) takes `&self`.
-#[doc(alias = "AbortHandle")]
+/// [`abort`](Self::abort) takes `&self`; [`abort_handle`](Self::abort_handle) gives a handle
+/// that can only abort, for code that must not await the output.
 pub struct JoinHandle<T> {
     cell: Arc<dyn JoinTarget<T>>,
 }
@@ -63,7 +63,6 @@ impl<T> JoinHandle<T> {
     /// });
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    #[doc(alias = "abort_handle")]
     pub fn abort(&self) {
         self.cell.header().abort();
     }
