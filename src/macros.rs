@@ -321,6 +321,10 @@ macro_rules! select {
                 }
             )*
             let count = <[&str]>::len(&[$(::core::stringify!($future)),*]);
+            // Branches still polled, counted apart from the futures: reading a pinned
+            // `Option` (`is_none`) would take a shared reference to a suspended future that
+            // may hold a `&mut` into itself, which Miri rejects.
+            let mut live: usize = 0 $( + usize::from($enabled) )*;
             ::core::future::poll_fn(|cx| {
                 let first = if $biased { 0 } else { $crate::future::__select_start(count) };
                 // First round: the branches from `first` on; second round: those before it.
@@ -336,6 +340,7 @@ macro_rules! select {
                                     ::core::future::Future::poll(future, cx)
                                 {
                                     $future.set(::core::option::Option::None);
+                                    live -= 1;
                                     #[allow(unused_variables, unreachable_patterns)]
                                     let matched = match &value {
                                         $crate::__select_clean_pattern!($($pat)*) => true,
@@ -351,7 +356,7 @@ macro_rules! select {
                         }
                     )*
                 }
-                if $( $future.is_none() && )* true {
+                if live == 0 {
                     // Every branch is disabled: the `else` handler (or the panic) below.
                     ::core::task::Poll::Ready(())
                 } else {

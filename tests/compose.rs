@@ -1568,3 +1568,25 @@ fn timeout_around_join_next_loses_no_result() {
     });
     assert_eq!(rt.metrics().live_tasks, 0);
 }
+
+/// Regression: `select!` decided whether every branch was done by reading its pinned futures
+/// (`Option::is_none`), a shared borrow of a suspended future that holds a `&mut` into its own
+/// state: undefined behaviour under Miri's borrow models (found by `tests/coop.rs` under Miri).
+#[test]
+fn select_macro_never_borrows_a_suspended_branch_future() {
+    let rt = Runtime::new().unwrap();
+    rt.block_on(async {
+        let holds_a_borrow = async {
+            let mut x = 0u8;
+            let r = &mut x;
+            yield_now().await;
+            *r += 1;
+            x
+        };
+        let got = evloop::select! {
+            v = holds_a_borrow => v,
+            () = pending::<()>() => 0,
+        };
+        assert_eq!(got, 1);
+    });
+}
