@@ -126,6 +126,7 @@ impl ScheduledIo {
 
     /// Ready if an operation in `direction` may proceed; else stores the waker in the
     /// direction's shared slot, where it replaces the previous one.
+    #[inline(always)]
     pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, direction: Direction) -> Poll<u8> {
         let readiness = self.readiness.get();
         if readiness & direction.ready_mask() != 0 {
