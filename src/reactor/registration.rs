@@ -7,7 +7,8 @@
 //!    the reactor never holds a token for a closed descriptor.
 //! 2. [`Registration::poll_io`] clears readiness only when the operation returned
 //!    `WouldBlock` (see the invariants of `readiness`), and spends one unit of the task's
-//!    cooperative budget per completed operation.
+//!    cooperative budget per completed operation. It looks at readiness before the budget: a
+//!    source that is not ready parks its waker and never touches the budget.
 //! 3. A registration holds its reactor weakly: a source may outlive its runtime; it then
 //!    fails its operations with an error instead of waiting forever. Likewise a source polled
 //!    inside another runtime (or none) fails when it would have to wait: only its own reactor
@@ -196,9 +197,12 @@ impl Registration {
         mut waiter: Option<&mut Waiter<'_>>,
         mut operation: impl FnMut() -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        let progress = ready!(coop::poll_proceed(cx));
         loop {
+            // Readiness first, budget second: a source that is not ready parks the waker
+            // without touching the budget (a unit taken would only be given back), and one
+            // that is ready takes its unit before the system call.
             ready!(self.poll_ready(cx, direction, waiter.as_deref_mut()))?;
+            let progress = ready!(coop::poll_proceed(cx));
             match operation() {
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
                     // Every bit that let this direction proceed is cleared, so the next
