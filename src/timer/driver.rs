@@ -142,7 +142,7 @@ impl TimerDriver {
     /// clock at or past its deadline); a timer inserted meanwhile whose deadline has already
     /// passed is merely inserted instead of reported ready, and fires on the next turn.
     pub(crate) fn is_armed(&self) -> bool {
-        self.wheel.borrow().len() != 0
+        !self.wheel.borrow().is_empty()
     }
 
     /// Timers registered and not yet fired or dropped.
