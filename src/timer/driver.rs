@@ -8,7 +8,8 @@
 //!    before it ([`TimerDriver::now_tick`], rounding down). So "tick ≤ now tick" implies
 //!    "deadline ≤ now": nothing fires early.
 //! 2. Only the loop reads the clock and advances the wheel ([`TimerDriver::fire_due`]); timer
-//!    futures only insert, update and remove entries.
+//!    futures only insert, update and remove entries. The loop does so only while a timer is
+//!    pending ([`TimerDriver::is_armed`]), so `elapsed` may lag the clock while none is.
 //! 3. No waker is cloned, woken or dropped while the wheel is borrowed: a foreign waker's
 //!    `clone`, `wake` and `drop` are user code, which may create or drop timers.
 
@@ -131,6 +132,17 @@ impl TimerDriver {
     pub(crate) fn next_timeout(&self, now: Instant) -> Option<Duration> {
         let tick = self.wheel.borrow().next_deadline()?;
         Some(self.tick_instant(tick).saturating_duration_since(now))
+    }
+
+    /// True while a timer is pending. The loop asks before it reads the clock: with no timer
+    /// there is nothing to fire and no deadline to wait for, so a turn needs no "now".
+    ///
+    /// Skipping [`fire_due`](Self::fire_due) leaves the wheel's `elapsed` behind the clock.
+    /// That never fires anything early (a timer fires only once a later `fire_due` has read a
+    /// clock at or past its deadline); a timer inserted meanwhile whose deadline has already
+    /// passed is merely inserted instead of reported ready, and fires on the next turn.
+    pub(crate) fn is_armed(&self) -> bool {
+        !self.wheel.borrow().is_empty()
     }
 
     /// Timers registered and not yet fired or dropped.

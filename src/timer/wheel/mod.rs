@@ -220,7 +220,6 @@ impl<T> Wheel<T> {
         self.pending
     }
 
-    #[cfg(test)] // the runtime does not need it; the tests do
     /// True when no entry is pending (fired entries not yet removed don't count).
     pub(crate) fn is_empty(&self) -> bool {
         self.pending == 0
